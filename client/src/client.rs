@@ -1,0 +1,350 @@
+//! The typed async HTTP client.
+//!
+//! Configuration comes from the builder or the environment: `STRONGROOM_ADDR`,
+//! `STRONGROOM_TOKEN`, `STRONGROOM_CACERT`, falling back to `VAULT_ADDR`, `VAULT_TOKEN`,
+//! `VAULT_CACERT`. The token is held privately and never printed.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::{
+    Envelope, ErrorBody, HealthResponse, InitRequest, InitResponse, InitStatus, KeyStatus,
+    LeaderResponse, RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, SealStatus, TokenLookup,
+    UnsealRequest,
+};
+use crate::ClientError;
+
+/// Builds a [`Client`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    address: Option<String>,
+    token: Option<String>,
+    ca_pem: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("address", &self.address)
+            .field("token", &self.token.as_ref().map(|_| ".."))
+            .finish_non_exhaustive()
+    }
+}
+
+fn env_first(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+}
+
+impl ClientBuilder {
+    /// Server address, e.g. `https://127.0.0.1:8200`.
+    pub fn address(mut self, address: impl Into<String>) -> Self {
+        self.address = Some(address.into());
+        self
+    }
+
+    /// Token sent as `X-Vault-Token`.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// A PEM CA certificate to trust (added to the system roots).
+    pub fn ca_pem(mut self, pem: Vec<u8>) -> Self {
+        self.ca_pem = Some(pem);
+        self
+    }
+
+    /// Per-request timeout (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Fills unset fields from `STRONGROOM_*` then `VAULT_*` environment variables.
+    pub fn from_env(mut self) -> Result<Self, ClientError> {
+        if self.address.is_none() {
+            self.address = env_first(&["STRONGROOM_ADDR", "VAULT_ADDR"]);
+        }
+        if self.token.is_none() {
+            self.token = env_first(&["STRONGROOM_TOKEN", "VAULT_TOKEN"]);
+        }
+        if self.ca_pem.is_none() {
+            if let Some(path) = env_first(&["STRONGROOM_CACERT", "VAULT_CACERT"]) {
+                let pem = std::fs::read(&path)
+                    .map_err(|e| ClientError::Config(format!("reading CA file {path}: {e}")))?;
+                self.ca_pem = Some(pem);
+            }
+        }
+        Ok(self)
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, ClientError> {
+        let address = self
+            .address
+            .unwrap_or_else(|| "https://127.0.0.1:8200".to_string());
+        let base = url::Url::parse(&address)
+            .map_err(|e| ClientError::Config(format!("invalid address {address:?}: {e}")))?;
+        let mut http = reqwest::Client::builder()
+            .timeout(self.timeout.unwrap_or(Duration::from_secs(60)))
+            .use_rustls_tls();
+        if let Some(pem) = &self.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| ClientError::Config(format!("invalid CA PEM: {e}")))?;
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        Ok(Client {
+            http: http.build()?,
+            base,
+            token: self.token,
+        })
+    }
+}
+
+/// A typed client for the Vault-compatible API.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: url::Url,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| ".."))
+            .finish()
+    }
+}
+
+/// A raw answer: status and parsed JSON body (`Value::Null` when there was none).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl Client {
+    /// Starts a builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A copy of this client using another token.
+    pub fn with_token(&self, token: impl Into<String>) -> Client {
+        Client {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The server address.
+    pub fn address(&self) -> &str {
+        self.base.as_str()
+    }
+
+    fn url(&self, path: &str) -> Result<url::Url, ClientError> {
+        self.base
+            .join(&format!("v1/{}", path.trim_start_matches('/')))
+            .map_err(|e| ClientError::Config(format!("invalid path {path:?}: {e}")))
+    }
+
+    /// Sends any request to `/v1/<path>` and returns the status and JSON body, without
+    /// treating error statuses as errors. Useful for tests and generic CLI commands.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<RawResponse, ClientError> {
+        let mut req = self
+            .http
+            .request(method, self.url(path)?)
+            .header("X-Vault-Request", "true");
+        if let Some(token) = &self.token {
+            req = req.header("X-Vault-Token", token);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))?
+        };
+        Ok(RawResponse { status, body })
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Option<T>, ClientError> {
+        let body = body
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let raw = self.raw(method, path, body.as_ref()).await?;
+        if !raw.status.is_success() {
+            let errors = serde_json::from_value::<ErrorBody>(raw.body)
+                .map(|b| b.errors)
+                .unwrap_or_default();
+            return Err(ClientError::Api {
+                status: raw.status.as_u16(),
+                errors,
+            });
+        }
+        if raw.status == StatusCode::NO_CONTENT || raw.body.is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(raw.body)
+            .map(Some)
+            .map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    async fn call_some<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        self.call(method, path, body)
+            .await?
+            .ok_or_else(|| ClientError::Decode(format!("empty response from {path}")))
+    }
+
+    /// `GET sys/init`.
+    pub async fn init_status(&self) -> Result<InitStatus, ClientError> {
+        self.call_some::<(), _>(Method::GET, "sys/init", None).await
+    }
+
+    /// `PUT sys/init`.
+    pub async fn init(&self, shares: u32, threshold: u32) -> Result<InitResponse, ClientError> {
+        let req = InitRequest {
+            secret_shares: shares,
+            secret_threshold: threshold,
+        };
+        self.call_some(Method::PUT, "sys/init", Some(&req)).await
+    }
+
+    /// `GET sys/seal-status`.
+    pub async fn seal_status(&self) -> Result<SealStatus, ClientError> {
+        self.call_some::<(), _>(Method::GET, "sys/seal-status", None)
+            .await
+    }
+
+    /// `PUT sys/unseal` with one share.
+    pub async fn unseal(&self, key: &str) -> Result<SealStatus, ClientError> {
+        let req = UnsealRequest {
+            key: Some(key.to_string()),
+            ..Default::default()
+        };
+        self.call_some(Method::PUT, "sys/unseal", Some(&req)).await
+    }
+
+    /// `PUT sys/unseal {"reset": true}`.
+    pub async fn unseal_reset(&self) -> Result<SealStatus, ClientError> {
+        let req = UnsealRequest {
+            reset: true,
+            ..Default::default()
+        };
+        self.call_some(Method::PUT, "sys/unseal", Some(&req)).await
+    }
+
+    /// `PUT sys/seal` (needs root/sudo).
+    pub async fn seal(&self) -> Result<(), ClientError> {
+        self.call::<(), Value>(Method::PUT, "sys/seal", None)
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET sys/health`: returns the status code too, since health is status-driven.
+    pub async fn health(&self) -> Result<(u16, HealthResponse), ClientError> {
+        let raw = self.raw(Method::GET, "sys/health", None).await?;
+        let body = serde_json::from_value(raw.body).map_err(|e| ClientError::Decode(e.to_string()))?;
+        Ok((raw.status.as_u16(), body))
+    }
+
+    /// `GET sys/leader`.
+    pub async fn leader(&self) -> Result<LeaderResponse, ClientError> {
+        self.call_some::<(), _>(Method::GET, "sys/leader", None).await
+    }
+
+    /// `GET sys/key-status`.
+    pub async fn key_status(&self) -> Result<KeyStatus, ClientError> {
+        let env: Envelope<KeyStatus> = self
+            .call_some::<(), _>(Method::GET, "sys/key-status", None)
+            .await?;
+        env.data
+            .ok_or_else(|| ClientError::Decode("key-status without data".into()))
+    }
+
+    /// `PUT sys/rotate`: adds a keyring term.
+    pub async fn rotate(&self) -> Result<(), ClientError> {
+        self.call::<(), Value>(Method::PUT, "sys/rotate", None)
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET auth/token/lookup-self`.
+    pub async fn lookup_self(&self) -> Result<TokenLookup, ClientError> {
+        let env: Envelope<TokenLookup> = self
+            .call_some::<(), _>(Method::GET, "auth/token/lookup-self", None)
+            .await?;
+        env.data
+            .ok_or_else(|| ClientError::Decode("lookup-self without data".into()))
+    }
+
+    /// `PUT sys/rekey/init`: starts a rekey to `shares`/`threshold`.
+    pub async fn rekey_init(
+        &self,
+        shares: u32,
+        threshold: u32,
+        require_verification: bool,
+    ) -> Result<RekeyStatus, ClientError> {
+        let req = RekeyInitRequest {
+            secret_shares: shares,
+            secret_threshold: threshold,
+            require_verification,
+        };
+        self.call_some(Method::PUT, "sys/rekey/init", Some(&req))
+            .await
+    }
+
+    /// `PUT sys/rekey/update` with one old share. Returns the raw JSON: a status while in
+    /// progress, the new keys once complete.
+    pub async fn rekey_update(&self, key: &str, nonce: &str) -> Result<Value, ClientError> {
+        let req = RekeyUpdateRequest {
+            key: key.to_string(),
+            nonce: nonce.to_string(),
+        };
+        self.call_some(Method::PUT, "sys/rekey/update", Some(&req))
+            .await
+    }
+
+    /// `PUT sys/rekey/verify` with one new share. Returns the raw JSON.
+    pub async fn rekey_verify(&self, key: &str, nonce: &str) -> Result<Value, ClientError> {
+        let req = RekeyUpdateRequest {
+            key: key.to_string(),
+            nonce: nonce.to_string(),
+        };
+        self.call_some(Method::PUT, "sys/rekey/verify", Some(&req))
+            .await
+    }
+}

@@ -1,0 +1,19 @@
+//! Strongroom client.
+//!
+//! - [`api`]: the wire types of the Vault-compatible HTTP API. The server serialises its
+//!   responses with these same types, so client and server cannot drift apart.
+//! - [`Client`] (feature `http`, on by default): a typed async client over HTTPS.
+
+pub mod api;
+
+#[cfg(feature = "http")]
+mod client;
+#[cfg(feature = "http")]
+mod error;
+
+#[cfg(feature = "http")]
+pub use client::{Client, ClientBuilder, RawResponse};
+#[cfg(feature = "http")]
+pub use error::ClientError;
+#[cfg(feature = "http")]
+pub use reqwest::{Method, StatusCode};

@@ -1,0 +1,286 @@
+//! Server configuration: a TOML file, parsed into closed types at start.
+//!
+//! ```toml
+//! [listener]
+//! address = "127.0.0.1:8200"
+//! tls_cert_file = "/etc/strongroom/tls/cert.pem"
+//! tls_key_file = "/etc/strongroom/tls/key.pem"
+//! # tls_disable = true       # explicit opt-out; logs a loud warning
+//! # max_request_size = 33554432
+//!
+//! [storage]
+//! backend = "sqlite"
+//! path = "/var/lib/strongroom/strongroom.db"
+//! ```
+//! Unknown keys are errors (a typo must not silently drop a security setting).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is invalid.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// TLS is neither configured nor explicitly disabled.
+    #[error(
+        "the listener has no TLS certificate: set [listener] tls_cert_file and tls_key_file \
+         (PEM files; `strongroom-server tls-selfsigned --out DIR` makes a self-signed pair), \
+         or set tls_disable = true to serve plain HTTP on purpose"
+    )]
+    NoTls,
+    /// Only one of the certificate and key is set.
+    #[error("[listener] tls_cert_file and tls_key_file must be set together")]
+    HalfTls,
+    /// Any other invalid value.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The file's shape.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listener: RawListener,
+    storage: RawStorage,
+    #[serde(default)]
+    disable_mlock: bool,
+    #[serde(default)]
+    log_format: LogFormat,
+    #[serde(default)]
+    log_level: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListener {
+    address: String,
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
+    #[serde(default)]
+    tls_disable: bool,
+    max_request_size: Option<usize>,
+    max_json_depth: Option<usize>,
+    request_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    backend: String,
+    path: Option<PathBuf>,
+}
+
+/// How the listener serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS with this certificate chain and key (PEM files).
+    Files {
+        /// Certificate chain.
+        cert: PathBuf,
+        /// Private key.
+        key: PathBuf,
+    },
+    /// Plain HTTP, explicitly requested.
+    Disabled,
+}
+
+/// The listener.
+#[derive(Debug, Clone)]
+pub struct ListenerConfig {
+    /// Address to bind.
+    pub address: SocketAddr,
+    /// TLS or not.
+    pub tls: TlsMode,
+    /// Largest body accepted.
+    pub max_request_size: usize,
+    /// Deepest JSON nesting accepted.
+    pub max_json_depth: usize,
+    /// Time limit for one request.
+    pub request_timeout: Duration,
+}
+
+/// The storage backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// SQLite file.
+    Sqlite {
+        /// Database file.
+        path: PathBuf,
+    },
+    /// In memory (tests and `--dev`): lost at exit.
+    Inmem,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listener.
+    pub listener: ListenerConfig,
+    /// Storage.
+    pub storage: StorageConfig,
+    /// Skip `mlockall`.
+    pub disable_mlock: bool,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter (tracing `EnvFilter` syntax), default `info`.
+    pub log_level: String,
+}
+
+/// Default body limit, as Vault's.
+pub const DEFAULT_MAX_REQUEST_SIZE: usize = 32 * 1024 * 1024;
+/// Default JSON nesting limit.
+pub const DEFAULT_MAX_JSON_DEPTH: usize = 64;
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
+        let address: SocketAddr = raw.listener.address.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "[listener] address {:?} is not an IP:port",
+                raw.listener.address
+            ))
+        })?;
+        let tls = match (raw.listener.tls_cert_file, raw.listener.tls_key_file, raw.listener.tls_disable) {
+            (Some(cert), Some(key), false) => TlsMode::Files { cert, key },
+            (None, None, true) => TlsMode::Disabled,
+            (Some(_), Some(_), true) => {
+                return Err(ConfigError::Invalid(
+                    "[listener] sets both a certificate and tls_disable = true; choose one".into(),
+                ))
+            }
+            (Some(_), None, _) | (None, Some(_), _) => return Err(ConfigError::HalfTls),
+            (None, None, false) => return Err(ConfigError::NoTls),
+        };
+        let storage = match raw.storage.backend.as_str() {
+            "sqlite" => StorageConfig::Sqlite {
+                path: raw.storage.path.ok_or_else(|| {
+                    ConfigError::Invalid("[storage] backend = \"sqlite\" needs a path".into())
+                })?,
+            },
+            "inmem" => StorageConfig::Inmem,
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "[storage] backend {other:?} is not supported (use \"sqlite\")"
+                )))
+            }
+        };
+        let max_request_size = raw.listener.max_request_size.unwrap_or(DEFAULT_MAX_REQUEST_SIZE);
+        if max_request_size == 0 {
+            return Err(ConfigError::Invalid("[listener] max_request_size must be positive".into()));
+        }
+        Ok(Config {
+            listener: ListenerConfig {
+                address,
+                tls,
+                max_request_size,
+                max_json_depth: raw.listener.max_json_depth.unwrap_or(DEFAULT_MAX_JSON_DEPTH).max(1),
+                request_timeout: Duration::from_secs(raw.listener.request_timeout_secs.unwrap_or(90).max(1)),
+            },
+            storage,
+            disable_mlock: raw.disable_mlock,
+            log_format: raw.log_format,
+            log_level: raw.log_level.unwrap_or_else(|| "info".to_string()),
+        })
+    }
+
+    /// The configuration of `--dev`: loopback, plain HTTP, in-memory storage.
+    pub fn dev(address: SocketAddr) -> Config {
+        Config {
+            listener: ListenerConfig {
+                address,
+                tls: TlsMode::Disabled,
+                max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+                max_json_depth: DEFAULT_MAX_JSON_DEPTH,
+                request_timeout: Duration::from_secs(90),
+            },
+            storage: StorageConfig::Inmem,
+            disable_mlock: true,
+            log_format: LogFormat::Pretty,
+            log_level: "info".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "[storage]\nbackend = \"sqlite\"\npath = \"/tmp/x.db\"\n";
+
+    #[test]
+    fn tls_is_required_unless_disabled() {
+        let text = format!("{BASE}[listener]\naddress = \"127.0.0.1:8200\"\n");
+        assert!(matches!(Config::parse(&text), Err(ConfigError::NoTls)));
+        let text = format!("{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_disable = true\n");
+        assert_eq!(Config::parse(&text).unwrap().listener.tls, TlsMode::Disabled);
+        let text = format!(
+            "{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_cert_file = \"c\"\n"
+        );
+        assert!(matches!(Config::parse(&text), Err(ConfigError::HalfTls)));
+        let text = format!(
+            "{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_cert_file = \"c\"\ntls_key_file = \"k\"\n"
+        );
+        let c = Config::parse(&text).unwrap();
+        assert!(matches!(c.listener.tls, TlsMode::Files { .. }));
+        assert_eq!(c.listener.max_request_size, DEFAULT_MAX_REQUEST_SIZE);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        let text = format!("{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_disabled = true\n");
+        assert!(matches!(Config::parse(&text), Err(ConfigError::Parse { .. })));
+        let text = "[storage]\nbackend = \"etcd\"\n[listener]\naddress = \"127.0.0.1:1\"\ntls_disable = true\n";
+        assert!(matches!(Config::parse(text), Err(ConfigError::Invalid(_))));
+        let text = format!("{BASE}[listener]\naddress = \"localhost\"\ntls_disable = true\n");
+        assert!(matches!(Config::parse(&text), Err(ConfigError::Invalid(_))));
+    }
+}

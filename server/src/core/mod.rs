@@ -1,0 +1,150 @@
+//! The core: the vault's lifecycle and the request pipeline.
+//!
+//! `api → core → {router, policy, auth, system} → barrier → storage`, and
+//! `seal → barrier`. The lifecycle is a type, [`CoreState`]:
+//! `Uninitialized → (init) → Sealed → (unseal) → Unsealed(Arc<Unsealed>) → (seal) → Sealed`.
+//! Every request reads the state lock-free (`ArcSwap`); transitions (init, unseal, seal,
+//! rekey) are serialised by one async mutex. Sealing drops the `Unsealed` value, and with
+//! it the token store's derived key and cache; the barrier drops its keyring, whose keys
+//! zeroize when the last in-flight request releases them.
+
+pub mod fields;
+pub mod request;
+
+mod error;
+mod handle;
+pub use handle::Caller;
+mod lifecycle;
+mod rekey;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub use error::CoreError;
+pub use lifecycle::{InitOutput, UnsealInput};
+pub use rekey::{RekeyUpdate, RekeyVerifyUpdate};
+
+use crate::auth::TokenStore;
+use crate::barrier::Barrier;
+use crate::seal::{RekeyOperation, SealConfig, ShareProgress};
+
+/// Server version reported by `sys/seal-status` and `sys/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Physical key of the cluster identity (inside the barrier).
+const CLUSTER_KEY: &str = "core/cluster";
+
+/// The cluster's name and id, chosen at init.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    /// `vault-cluster-<8 hex>`.
+    pub name: String,
+    /// UUID.
+    pub id: String,
+}
+
+impl ClusterInfo {
+    fn generate() -> ClusterInfo {
+        let id = uuid::Uuid::new_v4();
+        ClusterInfo {
+            name: format!("vault-cluster-{}", &id.simple().to_string()[..8]),
+            id: id.to_string(),
+        }
+    }
+}
+
+/// What exists only while unsealed.
+#[derive(Debug)]
+pub struct Unsealed {
+    /// The token store.
+    pub tokens: TokenStore,
+    /// Cluster identity.
+    pub cluster: ClusterInfo,
+    /// The seal configuration in force (replaced by a rekey).
+    pub seal_config: ArcSwap<SealConfig>,
+    /// When this node became active.
+    pub active_since: OffsetDateTime,
+}
+
+/// The vault's lifecycle.
+#[derive(Debug)]
+pub enum CoreState {
+    /// No seal configuration stored yet.
+    Uninitialized,
+    /// Initialised, keys not in memory.
+    Sealed(Arc<SealConfig>),
+    /// Keys in memory; serving requests.
+    Unsealed(Arc<Unsealed>),
+}
+
+/// Progress of lifecycle transitions; guarded by [`Core`]'s transition mutex.
+#[derive(Debug, Default)]
+struct Transitions {
+    unseal: Option<ShareProgress>,
+    rekey: Option<RekeyOperation>,
+}
+
+/// The vault.
+pub struct Core {
+    barrier: Arc<Barrier>,
+    state: ArcSwap<CoreState>,
+    transitions: tokio::sync::Mutex<Transitions>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    /// Opens the vault on a barrier: `Sealed` if a seal configuration is stored,
+    /// `Uninitialized` otherwise. Never unseals by itself.
+    pub async fn open(barrier: Arc<Barrier>) -> Result<Core, CoreError> {
+        let state = match lifecycle::load_seal_config(&barrier).await? {
+            Some(config) => CoreState::Sealed(Arc::new(config)),
+            None => CoreState::Uninitialized,
+        };
+        Ok(Core {
+            barrier,
+            state: ArcSwap::from_pointee(state),
+            transitions: tokio::sync::Mutex::new(Transitions::default()),
+        })
+    }
+
+    /// The current state (lock-free).
+    pub fn state(&self) -> Arc<CoreState> {
+        self.state.load_full()
+    }
+
+    /// The unsealed half, or `Sealed`.
+    pub fn unsealed(&self) -> Result<Arc<Unsealed>, CoreError> {
+        match &**self.state.load() {
+            CoreState::Unsealed(u) => Ok(Arc::clone(u)),
+            CoreState::Sealed(_) | CoreState::Uninitialized => Err(CoreError::Sealed),
+        }
+    }
+
+    /// Whether the vault is sealed (or uninitialised).
+    pub fn is_sealed(&self) -> bool {
+        !matches!(&**self.state.load(), CoreState::Unsealed(_))
+    }
+
+    /// Whether the vault is initialised.
+    pub fn is_initialized(&self) -> bool {
+        !matches!(&**self.state.load(), CoreState::Uninitialized)
+    }
+
+    /// Name of the storage backend.
+    pub fn storage_type(&self) -> &'static str {
+        self.barrier.backend().kind_name()
+    }
+
+    /// The barrier.
+    pub fn barrier(&self) -> &Arc<Barrier> {
+        &self.barrier
+    }
+}

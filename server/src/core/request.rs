@@ -1,0 +1,122 @@
+//! The logical request and response: what the HTTP edge hands the core and gets back.
+//!
+//! Built once by `api` from an HTTP request (method → [`Operation`], `/v1/` stripped,
+//! query or body → `data`, token header → [`ClientToken`]) and never mutated afterwards:
+//! each layer builds its own input for the next one (DESIGN.md §8 rule 7).
+
+use serde_json::{Map, Value};
+use strongroom_client::api::AuthInfo;
+
+use crate::auth::ClientToken;
+
+/// The logical operation, parsed from the HTTP method (and `?list=true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// GET.
+    Read,
+    /// LIST, or GET with `?list=true`.
+    List,
+    /// PUT / POST.
+    Update,
+    /// DELETE.
+    Delete,
+    /// PATCH with a merge-patch body.
+    Patch,
+}
+
+impl Operation {
+    /// Vault's name of the operation, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Read => "read",
+            Operation::List => "list",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+            Operation::Patch => "patch",
+        }
+    }
+}
+
+/// A request on its way through the core.
+#[derive(Debug)]
+pub struct LogicalRequest {
+    /// Random UUID, echoed as `request_id`.
+    pub id: String,
+    /// What to do.
+    pub operation: Operation,
+    /// Path relative to `/v1/`, clean (no empty, `.` or `..` segments); a list request
+    /// ends in `/`.
+    pub path: String,
+    /// Body (or query) fields.
+    pub data: Map<String, Value>,
+    /// The presented token, if any.
+    pub token: Option<ClientToken>,
+}
+
+/// A successful logical response, before it is put in the envelope.
+#[derive(Debug, Default)]
+pub struct LogicalResponse {
+    /// The `data` member.
+    pub data: Option<Value>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// The `auth` member.
+    pub auth: Option<AuthInfo>,
+    /// Copy the members of `data` to the top level (Vault's legacy sys routes).
+    pub duplicate_top_level: bool,
+}
+
+impl LogicalResponse {
+    /// A response with data.
+    pub fn with_data(data: Value) -> LogicalResponse {
+        LogicalResponse {
+            data: Some(data),
+            ..Default::default()
+        }
+    }
+
+    /// An empty success (204 unless there are warnings).
+    pub fn empty() -> LogicalResponse {
+        LogicalResponse::default()
+    }
+
+    /// Whether nothing is to be rendered (→ 204).
+    pub fn is_empty(&self) -> bool {
+        self.data.is_none() && self.auth.is_none() && self.warnings.is_empty()
+    }
+}
+
+/// Warns about fields an endpoint does not know (Vault's wording), instead of failing.
+pub fn unknown_field_warning(data: &Map<String, Value>, known: &[&str]) -> Option<String> {
+    let mut unknown: Vec<&str> = data
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !known.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    unknown.sort_unstable();
+    Some(format!(
+        "Endpoint ignored these unrecognized parameters: [{}]",
+        unknown.join(" ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_listed_sorted() {
+        let mut data = Map::new();
+        data.insert("b".into(), Value::Null);
+        data.insert("a".into(), Value::Null);
+        data.insert("known".into(), Value::Null);
+        assert_eq!(
+            unknown_field_warning(&data, &["known"]).as_deref(),
+            Some("Endpoint ignored these unrecognized parameters: [a b]")
+        );
+        assert_eq!(unknown_field_warning(&Map::new(), &[]), None);
+    }
+}

@@ -1,0 +1,20 @@
+//! Strongroom server library: a secrets vault speaking the Vault/OpenBao HTTP API.
+//!
+//! Layers, top to bottom (DESIGN.md §1–2): [`api`] → [`core`] → {[`router`], [`policy`],
+//! [`auth`], [`system`]} → [`barrier`] → [`storage`], with [`seal`] beside the barrier.
+//! [`server`] assembles them; `main.rs` is a thin binary over it.
+
+pub mod api;
+pub mod auth;
+pub mod barrier;
+pub mod config;
+pub mod core;
+pub mod error;
+pub mod policy;
+pub mod process;
+pub mod router;
+pub mod seal;
+pub mod server;
+pub mod storage;
+pub mod system;
+pub mod tls;

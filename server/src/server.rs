@@ -1,0 +1,220 @@
+//! Assembly: storage → barrier → core → HTTP router → listener, and orderly shutdown.
+//!
+//! The accept loop is tokio + hyper-util (HTTP/1.1 and HTTP/2), optionally behind
+//! tokio-rustls, so later handlers can see the TLS session (client certificates). On
+//! shutdown it stops accepting, lets in-flight requests finish (bounded), then seals the
+//! core so every key leaves memory. Acknowledged writes are already durable (the storage
+//! layer acknowledges only after commit), so nothing needs flushing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, ApiLimits, ApiState};
+use crate::barrier::Barrier;
+use crate::config::{Config, StorageConfig, TlsMode};
+use crate::core::{Core, CoreError, InitOutput, UnsealInput};
+use crate::storage::{InmemBackend, SharedBackend, SqliteBackend, SqliteOptions, StorageError};
+use crate::tls::{self, TlsError};
+
+/// How long in-flight requests may run after shutdown begins.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time allowed for a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for a client to send its request headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Storage could not be opened.
+    #[error("opening storage: {0}")]
+    Storage(#[from] StorageError),
+    /// The core could not be opened.
+    #[error("opening the vault: {0}")]
+    Core(#[from] CoreError),
+    /// TLS could not be set up.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    /// The listener could not bind.
+    #[error("binding {address}: {source}")]
+    Bind {
+        /// Address.
+        address: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    tls: bool,
+    core: Arc<Core>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http(s)://addr`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The vault.
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// Stops accepting, drains in-flight requests, seals.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "accept loop ended abnormally");
+        }
+        if let Err(e) = self.core.seal().await {
+            tracing::error!(error = %e, "sealing at shutdown failed");
+        }
+    }
+}
+
+/// Opens the configured storage backend.
+pub fn open_storage(config: &StorageConfig) -> Result<SharedBackend, StorageError> {
+    match config {
+        StorageConfig::Sqlite { path } => Ok(Arc::new(SqliteBackend::open(SqliteOptions::new(path.clone()))?)),
+        StorageConfig::Inmem => Ok(Arc::new(InmemBackend::new())),
+    }
+}
+
+/// Starts a server: opens storage and the vault (sealed or uninitialised), binds, serves.
+pub async fn start(config: &Config) -> Result<RunningServer, ServerError> {
+    let backend = open_storage(&config.storage)?;
+    start_with_backend(config, backend).await
+}
+
+/// Starts a server on an already opened backend.
+pub async fn start_with_backend(config: &Config, backend: SharedBackend) -> Result<RunningServer, ServerError> {
+    let tls_config = match &config.listener.tls {
+        TlsMode::Files { cert, key } => Some(tls::server_config(cert, key)?),
+        TlsMode::Disabled => None,
+    };
+    let barrier = Barrier::new(backend);
+    let core = Arc::new(Core::open(barrier).await?);
+    let limits = ApiLimits {
+        max_request_size: config.listener.max_request_size,
+        max_json_depth: config.listener.max_json_depth,
+        request_timeout: config.listener.request_timeout,
+        tls: tls_config.is_some(),
+    };
+    let app = api::router(ApiState {
+        core: Arc::clone(&core),
+        limits,
+    });
+    let address = config.listener.address;
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| ServerError::Bind { address, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { address, source })?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let tls = tls_config.is_some();
+    let acceptor = tls_config.map(tokio_rustls::TlsAcceptor::from);
+    let task = tokio::spawn(accept_loop(listener, app, acceptor, shutdown_rx));
+    tracing::info!(%addr, tls, "listening");
+    Ok(RunningServer {
+        addr,
+        tls,
+        core,
+        shutdown,
+        task,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    app: axum::Router,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            match acceptor {
+                Some(acceptor) => {
+                    let tls_stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+                None => {
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    if let Err(e) = watcher.watch(conn).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::info!("all connections drained"),
+        _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing remaining connections"),
+    }
+}
+
+/// `--dev`: initialise 1-of-1 and unseal. Returns the unseal key and root token.
+pub async fn dev_bootstrap(core: &Core) -> Result<InitOutput, CoreError> {
+    let out = core.init(1, 1).await?;
+    for share in &out.shares {
+        core.unseal(UnsealInput::Key(share.to_hex())).await?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,50 @@
+//! The `sys/` API behind the ACL (one file per resource).
+//!
+//! Reached from the core pipeline with an [`Authorized`] proof; root-protected endpoints
+//! check [`Authorized::has_sudo`] again here, so a future ACL bug that forgot the sudo
+//! flag could not open them.
+
+mod key_status;
+mod rotate;
+pub mod rotate_root;
+mod seal;
+
+use crate::core::request::{LogicalRequest, LogicalResponse};
+use crate::core::{Core, CoreError};
+use crate::policy::Authorized;
+use crate::router::SysEndpoint;
+
+/// Dispatches a `sys/` endpoint.
+pub async fn handle(
+    core: &Core,
+    endpoint: SysEndpoint,
+    req: &LogicalRequest,
+    authorized: Authorized,
+) -> Result<LogicalResponse, CoreError> {
+    match endpoint {
+        SysEndpoint::Seal => seal::handle(core, req, require_sudo(authorized)?).await,
+        SysEndpoint::KeyStatus => key_status::handle(core, req),
+        SysEndpoint::RotateKeyring => rotate::handle(core, req, require_sudo(authorized)?).await,
+        SysEndpoint::RotateRootInit => {
+            rotate_root::init(core, req, require_sudo(authorized)?).await
+        }
+        SysEndpoint::RotateRootUpdate => {
+            rotate_root::update(core, req, require_sudo(authorized)?).await
+        }
+        SysEndpoint::RotateRootVerify => {
+            rotate_root::verify(core, req, require_sudo(authorized)?).await
+        }
+    }
+}
+
+/// Proof that the caller holds sudo on a root-protected path.
+#[derive(Debug, Clone, Copy)]
+pub struct Sudo(());
+
+fn require_sudo(authorized: Authorized) -> Result<Sudo, CoreError> {
+    if authorized.has_sudo() {
+        Ok(Sudo(()))
+    } else {
+        Err(CoreError::PermissionDenied)
+    }
+}

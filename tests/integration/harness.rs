@@ -1,0 +1,189 @@
+//! Test harness: real servers on port 0, real storage, real HTTP.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use strongroom_client::api::InitResponse;
+use strongroom_client::Client;
+use strongroom_server::config::{Config, StorageConfig, TlsMode};
+use strongroom_server::server::{self, RunningServer};
+
+/// One HTTP answer with its headers.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn errors(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors list in {}", self.body))
+            .iter()
+            .map(|e| e.as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// A running Strongroom on a SQLite file in a temp dir.
+pub struct TestServer {
+    running: Option<RunningServer>,
+    config: Config,
+    pub db_path: PathBuf,
+    _dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+impl TestServer {
+    /// Plain HTTP on 127.0.0.1:0.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// With a config tweak.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db_path = dir.path().join("strongroom.db");
+        let mut config = Config::dev("127.0.0.1:0".parse().expect("addr"));
+        config.storage = StorageConfig::Sqlite { path: db_path.clone() };
+        config.listener.tls = TlsMode::Disabled;
+        tweak(&mut config);
+        let running = server::start(&config).await.expect("server starts");
+        // Pin the port so restarts keep the same address.
+        config.listener.address = running.local_addr();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        TestServer {
+            running: Some(running),
+            config,
+            db_path,
+            _dir: dir,
+            http,
+        }
+    }
+
+    pub fn running(&self) -> &RunningServer {
+        self.running.as_ref().expect("server running")
+    }
+
+    pub fn url(&self) -> String {
+        self.running().url()
+    }
+
+    /// A client without a token.
+    pub fn client(&self) -> Client {
+        Client::builder().address(self.url()).build().expect("client")
+    }
+
+    /// A client with `token`.
+    pub fn client_with(&self, token: &str) -> Client {
+        self.client().with_token(token)
+    }
+
+    /// Stops the server (drain + seal) and starts it again on the same storage.
+    pub async fn restart(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+        // The port was just released; retry briefly in case the OS holds it.
+        let mut last = None;
+        for _ in 0..50 {
+            match server::start(&self.config).await {
+                Ok(r) => {
+                    self.running = Some(r);
+                    return;
+                }
+                Err(e) => {
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        panic!("restart failed: {last:?}");
+    }
+
+    /// Any request; `token` goes in `X-Vault-Token`.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, format!("{}{}", self.url(), path));
+        if let Some(t) = token {
+            req = req.header("X-Vault-Token", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let raw = resp.bytes().await.expect("body").to_vec();
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).unwrap_or(Value::Null)
+        };
+        Answer { status, headers, body, raw }
+    }
+
+    /// The raw reqwest client (no redirects followed).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Initialises with `shares`/`threshold` and unseals with the first `threshold` shares.
+    pub async fn init_and_unseal(&self, shares: u32, threshold: u32) -> InitResponse {
+        let client = self.client();
+        let init = client.init(shares, threshold).await.expect("init");
+        self.unseal_with(&init.keys[..threshold as usize]).await;
+        init
+    }
+
+    /// Submits shares until unsealed.
+    pub async fn unseal_with(&self, keys: &[String]) {
+        let client = self.client();
+        for k in keys {
+            client.unseal(k).await.expect("unseal");
+        }
+        assert!(!client.seal_status().await.expect("status").sealed, "still sealed");
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Dropping the RunningServer aborts nothing by itself; the runtime ends with the test.
+        let _ = self.running.take();
+    }
+}
+
+/// Sends `GET <target>` over a raw TCP connection (no client-side path normalisation)
+/// and returns the status code and the response head.
+pub async fn raw_get(addr: std::net::SocketAddr, target: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await.expect("read");
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}

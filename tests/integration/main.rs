@@ -1,0 +1,15 @@
+//! Strongroom integration tests: one binary, real servers on port 0, real HTTP.
+//!
+//! Behaviour numbers refer to `shared/docs/vault-api.md` §13.
+
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+mod auth;
+mod envelope;
+mod health;
+mod keyring;
+mod lifecycle;
+mod seal;
+mod tls;
