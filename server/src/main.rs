@@ -40,15 +40,23 @@ enum Command {
     },
 }
 
+/// Logs go to stderr (stdout carries the dev banner and command output).
 fn init_logging(format: LogFormat, level: &str) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let ansi = std::io::stderr().is_terminal();
     match format {
         LogFormat::Json => tracing_subscriber::fmt()
             .json()
             .with_current_span(true)
+            .with_writer(std::io::stderr)
             .with_env_filter(filter)
             .init(),
-        LogFormat::Pretty => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Pretty => tracing_subscriber::fmt()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init(),
     }
 }
 

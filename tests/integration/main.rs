@@ -7,6 +7,7 @@
 mod harness;
 
 mod auth;
+mod binary;
 mod envelope;
 mod health;
 mod keyring;
