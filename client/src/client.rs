@@ -277,13 +277,15 @@ impl Client {
     /// `GET sys/health`: returns the status code too, since health is status-driven.
     pub async fn health(&self) -> Result<(u16, HealthResponse), ClientError> {
         let raw = self.raw(Method::GET, "sys/health", None).await?;
-        let body = serde_json::from_value(raw.body).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let body =
+            serde_json::from_value(raw.body).map_err(|e| ClientError::Decode(e.to_string()))?;
         Ok((raw.status.as_u16(), body))
     }
 
     /// `GET sys/leader`.
     pub async fn leader(&self) -> Result<LeaderResponse, ClientError> {
-        self.call_some::<(), _>(Method::GET, "sys/leader", None).await
+        self.call_some::<(), _>(Method::GET, "sys/leader", None)
+            .await
     }
 
     /// `GET sys/key-status`.

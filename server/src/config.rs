@@ -188,7 +188,11 @@ impl Config {
                 raw.listener.address
             ))
         })?;
-        let tls = match (raw.listener.tls_cert_file, raw.listener.tls_key_file, raw.listener.tls_disable) {
+        let tls = match (
+            raw.listener.tls_cert_file,
+            raw.listener.tls_key_file,
+            raw.listener.tls_disable,
+        ) {
             (Some(cert), Some(key), false) => TlsMode::Files { cert, key },
             (None, None, true) => TlsMode::Disabled,
             (Some(_), Some(_), true) => {
@@ -212,17 +216,28 @@ impl Config {
                 )))
             }
         };
-        let max_request_size = raw.listener.max_request_size.unwrap_or(DEFAULT_MAX_REQUEST_SIZE);
+        let max_request_size = raw
+            .listener
+            .max_request_size
+            .unwrap_or(DEFAULT_MAX_REQUEST_SIZE);
         if max_request_size == 0 {
-            return Err(ConfigError::Invalid("[listener] max_request_size must be positive".into()));
+            return Err(ConfigError::Invalid(
+                "[listener] max_request_size must be positive".into(),
+            ));
         }
         Ok(Config {
             listener: ListenerConfig {
                 address,
                 tls,
                 max_request_size,
-                max_json_depth: raw.listener.max_json_depth.unwrap_or(DEFAULT_MAX_JSON_DEPTH).max(1),
-                request_timeout: Duration::from_secs(raw.listener.request_timeout_secs.unwrap_or(90).max(1)),
+                max_json_depth: raw
+                    .listener
+                    .max_json_depth
+                    .unwrap_or(DEFAULT_MAX_JSON_DEPTH)
+                    .max(1),
+                request_timeout: Duration::from_secs(
+                    raw.listener.request_timeout_secs.unwrap_or(90).max(1),
+                ),
             },
             storage,
             disable_mlock: raw.disable_mlock,
@@ -261,10 +276,12 @@ mod tests {
         let text = format!("{BASE}[listener]\naddress = \"127.0.0.1:8200\"\n");
         assert!(matches!(Config::parse(&text), Err(ConfigError::NoTls)));
         let text = format!("{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_disable = true\n");
-        assert_eq!(Config::parse(&text).unwrap().listener.tls, TlsMode::Disabled);
-        let text = format!(
-            "{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_cert_file = \"c\"\n"
+        assert_eq!(
+            Config::parse(&text).unwrap().listener.tls,
+            TlsMode::Disabled
         );
+        let text =
+            format!("{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_cert_file = \"c\"\n");
         assert!(matches!(Config::parse(&text), Err(ConfigError::HalfTls)));
         let text = format!(
             "{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_cert_file = \"c\"\ntls_key_file = \"k\"\n"
@@ -277,7 +294,10 @@ mod tests {
     #[test]
     fn typos_and_bad_values_are_errors() {
         let text = format!("{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_disabled = true\n");
-        assert!(matches!(Config::parse(&text), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Config::parse(&text),
+            Err(ConfigError::Parse { .. })
+        ));
         let text = "[storage]\nbackend = \"etcd\"\n[listener]\naddress = \"127.0.0.1:1\"\ntls_disable = true\n";
         assert!(matches!(Config::parse(text), Err(ConfigError::Invalid(_))));
         let text = format!("{BASE}[listener]\naddress = \"localhost\"\ntls_disable = true\n");

@@ -11,7 +11,11 @@ use strongroom_server::{process, server, tls};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "strongroom-server", version, about = "Strongroom secrets vault server")]
+#[command(
+    name = "strongroom-server",
+    version,
+    about = "Strongroom secrets vault server"
+)]
 struct Args {
     /// Configuration file (TOML).
     #[arg(long, short = 'c', conflicts_with = "dev")]
@@ -105,7 +109,11 @@ async fn run(config: Config, dev: bool) -> anyhow::Result<()> {
     let running = server::start(&config).await?;
     if dev {
         let out = server::dev_bootstrap(running.core()).await?;
-        let unseal_key = out.shares.first().map(|s| s.to_base64()).unwrap_or_default();
+        let unseal_key = out
+            .shares
+            .first()
+            .map(|s| s.to_base64())
+            .unwrap_or_default();
         println!(
             "\n==> WARNING: DEV MODE IS ENABLED. Storage is in memory, TLS is off, and the vault \
              is already unsealed.\n    Do not run dev mode in production: everything is lost \

@@ -33,7 +33,8 @@ pub fn harden(lock_memory: bool) -> Hardening {
     }
     let mut memory_locked = false;
     if lock_memory {
-        let unlimited = matches!(getrlimit(Resource::RLIMIT_MEMLOCK), Ok((soft, _)) if soft == RLIM_INFINITY);
+        let unlimited =
+            matches!(getrlimit(Resource::RLIMIT_MEMLOCK), Ok((soft, _)) if soft == RLIM_INFINITY);
         let privileged = nix::unistd::geteuid().is_root();
         if unlimited || privileged {
             use nix::sys::mman::{mlockall, MlockAllFlags};

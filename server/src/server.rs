@@ -95,7 +95,9 @@ impl RunningServer {
 /// Opens the configured storage backend.
 pub fn open_storage(config: &StorageConfig) -> Result<SharedBackend, StorageError> {
     match config {
-        StorageConfig::Sqlite { path } => Ok(Arc::new(SqliteBackend::open(SqliteOptions::new(path.clone()))?)),
+        StorageConfig::Sqlite { path } => Ok(Arc::new(SqliteBackend::open(SqliteOptions::new(
+            path.clone(),
+        ))?)),
         StorageConfig::Inmem => Ok(Arc::new(InmemBackend::new())),
     }
 }
@@ -107,7 +109,10 @@ pub async fn start(config: &Config) -> Result<RunningServer, ServerError> {
 }
 
 /// Starts a server on an already opened backend.
-pub async fn start_with_backend(config: &Config, backend: SharedBackend) -> Result<RunningServer, ServerError> {
+pub async fn start_with_backend(
+    config: &Config,
+    backend: SharedBackend,
+) -> Result<RunningServer, ServerError> {
     let tls_config = match &config.listener.tls {
         TlsMode::Files { cert, key } => Some(tls::server_config(cert, key)?),
         TlsMode::Disabled => None,
@@ -178,7 +183,12 @@ async fn accept_loop(
         tokio::spawn(async move {
             match acceptor {
                 Some(acceptor) => {
-                    let tls_stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    let tls_stream = match tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        acceptor.accept(stream),
+                    )
+                    .await
+                    {
                         Ok(Ok(s)) => s,
                         Ok(Err(e)) => {
                             tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -189,13 +199,15 @@ async fn accept_loop(
                             return;
                         }
                     };
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
                     if let Err(e) = watcher.watch(conn).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                 }
                 None => {
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                     if let Err(e) = watcher.watch(conn).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }

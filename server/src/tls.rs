@@ -131,7 +131,10 @@ mod tests {
         write_self_signed(dir.path(), &["localhost".into(), "127.0.0.1".into()]).unwrap();
         server_config(&dir.path().join("cert.pem"), &dir.path().join("key.pem")).unwrap();
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("key.pem")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(matches!(
             server_config(&dir.path().join("key.pem"), &dir.path().join("key.pem")),

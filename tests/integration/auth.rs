@@ -8,10 +8,19 @@ async fn behaviour_8_token_headers() {
     let init = s.init_and_unseal(1, 1).await;
     let root = init.root_token.as_str();
 
-    let a = s.call("GET", "/v1/auth/token/lookup-self", None, None).await;
+    let a = s
+        .call("GET", "/v1/auth/token/lookup-self", None, None)
+        .await;
     assert_eq!(a.status, 403);
     assert_eq!(a.errors(), vec!["permission denied"]);
-    let a = s.call("GET", "/v1/auth/token/lookup-self", None, Some("hvs.AAAAAAAAAAAAAAAAAAAAAAAA")).await;
+    let a = s
+        .call(
+            "GET",
+            "/v1/auth/token/lookup-self",
+            None,
+            Some("hvs.AAAAAAAAAAAAAAAAAAAAAAAA"),
+        )
+        .await;
     assert_eq!(a.status, 403);
     assert_eq!(a.errors(), vec!["permission denied"]);
     // Unknown path with a bogus token: 403 before routing.
@@ -20,13 +29,22 @@ async fn behaviour_8_token_headers() {
 
     // Authorization: Bearer works like X-Vault-Token.
     let a = s
-        .send(s.http().get(format!("{}/v1/auth/token/lookup-self", s.url())).bearer_auth(root))
+        .send(
+            s.http()
+                .get(format!("{}/v1/auth/token/lookup-self", s.url()))
+                .bearer_auth(root),
+        )
         .await;
     assert_eq!(a.status, 200);
     assert_eq!(a.body["data"]["id"], root);
 
     // Unauthenticated endpoints ignore invalid tokens.
-    for p in ["/v1/sys/seal-status", "/v1/sys/health", "/v1/sys/init", "/v1/sys/leader"] {
+    for p in [
+        "/v1/sys/seal-status",
+        "/v1/sys/health",
+        "/v1/sys/init",
+        "/v1/sys/leader",
+    ] {
         let a = s.call("GET", p, None, Some("bogus")).await;
         assert_eq!(a.status, 200, "{p}");
     }
@@ -40,7 +58,14 @@ async fn behaviour_8_token_headers() {
 async fn root_token_lookup_self_shape() {
     let s = TestServer::start().await;
     let init = s.init_and_unseal(1, 1).await;
-    let a = s.call("GET", "/v1/auth/token/lookup-self", None, Some(&init.root_token)).await;
+    let a = s
+        .call(
+            "GET",
+            "/v1/auth/token/lookup-self",
+            None,
+            Some(&init.root_token),
+        )
+        .await;
     assert_eq!(a.status, 200);
     let d = &a.body["data"];
     assert_eq!(d["policies"], serde_json::json!(["root"]));

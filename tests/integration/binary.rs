@@ -10,7 +10,14 @@ fn server_binary() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let workspace = manifest.parent().expect("workspace root").to_path_buf();
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "strongroom-server", "--bin", "strongroom-server"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "strongroom-server",
+            "--bin",
+            "strongroom-server",
+        ])
         .current_dir(&workspace)
         .status()
         .expect("cargo build runs");
@@ -33,7 +40,11 @@ async fn dev_mode_serves_and_sigterm_exits_cleanly() {
     let bin = server_binary();
     let port = free_port();
     let mut child = Command::new(&bin)
-        .args(["--dev", "--dev-listen-address", &format!("127.0.0.1:{port}")])
+        .args([
+            "--dev",
+            "--dev-listen-address",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -48,7 +59,9 @@ async fn dev_mode_serves_and_sigterm_exits_cleanly() {
             }
         }
     });
-    let root = rx.recv_timeout(Duration::from_secs(60)).expect("dev banner with root token");
+    let root = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("dev banner with root token");
 
     let client = strongroom_client::Client::builder()
         .address(format!("http://127.0.0.1:{port}"))
@@ -60,13 +73,20 @@ async fn dev_mode_serves_and_sigterm_exits_cleanly() {
     assert_eq!(client.lookup_self().await.unwrap().policies, vec!["root"]);
 
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "server did not exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0), "SIGTERM must exit 0");
@@ -85,14 +105,31 @@ fn refuses_to_start_without_tls_and_says_how_to_fix_it() {
         ),
     )
     .unwrap();
-    let out = Command::new(&bin).arg("--config").arg(&config).output().unwrap();
+    let out = Command::new(&bin)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("tls_cert_file") && err.contains("tls-selfsigned") && err.contains("tls_disable"), "{err}");
+    assert!(
+        err.contains("tls_cert_file")
+            && err.contains("tls-selfsigned")
+            && err.contains("tls_disable"),
+        "{err}"
+    );
 
     // The helper it points to works, and the server then starts with TLS.
     let tls_dir = dir.path().join("tls");
-    let out = Command::new(&bin).args(["tls-selfsigned", "--out"]).arg(&tls_dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&bin)
+        .args(["tls-selfsigned", "--out"])
+        .arg(&tls_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(tls_dir.join("cert.pem").exists() && tls_dir.join("key.pem").exists());
 }

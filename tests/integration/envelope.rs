@@ -20,13 +20,24 @@ async fn behaviour_6_envelope_and_headers() {
     assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
     assert!(a.header("x-request-id").is_some());
     let obj = a.body.as_object().unwrap();
-    for k in ["request_id", "lease_id", "renewable", "lease_duration", "data", "wrap_info", "warnings", "auth"] {
+    for k in [
+        "request_id",
+        "lease_id",
+        "renewable",
+        "lease_duration",
+        "data",
+        "wrap_info",
+        "warnings",
+        "auth",
+    ] {
         assert!(obj.contains_key(k), "missing {k}");
     }
     assert_eq!(a.body["lease_id"], "");
     assert_eq!(a.body["renewable"], false);
     assert_eq!(a.body["lease_duration"], 0);
-    assert!(a.body["wrap_info"].is_null() && a.body["warnings"].is_null() && a.body["auth"].is_null());
+    assert!(
+        a.body["wrap_info"].is_null() && a.body["warnings"].is_null() && a.body["auth"].is_null()
+    );
     assert_eq!(a.body["request_id"], a.header("x-request-id").unwrap());
     // Legacy duplication on sys/key-status.
     assert_eq!(a.body["term"], 1);
@@ -43,9 +54,19 @@ async fn behaviour_6_envelope_and_headers() {
     assert_eq!(a.header("content-type"), Some("application/json"));
     assert_eq!(a.header("cache-control"), Some("no-store"));
     // Unknown fields → warning (and so 200 instead of 204).
-    let a = s.call("PUT", "/v1/sys/rotate", Some(json!({"bogus": 1})), Some(&root)).await;
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/rotate",
+            Some(json!({"bogus": 1})),
+            Some(&root),
+        )
+        .await;
     assert_eq!(a.status, 200);
-    assert_eq!(a.body["warnings"], json!(["Endpoint ignored these unrecognized parameters: [bogus]"]));
+    assert_eq!(
+        a.body["warnings"],
+        json!(["Endpoint ignored these unrecognized parameters: [bogus]"])
+    );
     // Errors carry the headers too.
     let a = s.call("GET", "/v1/nomount/x", None, Some(&root)).await;
     assert_eq!(a.header("content-type"), Some("application/json"));
@@ -57,10 +78,17 @@ async fn behaviour_7_error_format() {
     let (s, root) = unsealed().await;
     let a = s.call("GET", "/v1/nomount/foo", None, Some(&root)).await;
     assert_eq!(a.status, 404);
-    assert_eq!(a.errors(), vec!["no handler for route \"nomount/foo\". route entry not found."]);
-    let a = s.call("GET", "/v1/sys/no-such-endpoint", None, Some(&root)).await;
+    assert_eq!(
+        a.errors(),
+        vec!["no handler for route \"nomount/foo\". route entry not found."]
+    );
+    let a = s
+        .call("GET", "/v1/sys/no-such-endpoint", None, Some(&root))
+        .await;
     assert_eq!(a.status, 404);
-    let a = s.call("DELETE", "/v1/sys/key-status", None, Some(&root)).await;
+    let a = s
+        .call("DELETE", "/v1/sys/key-status", None, Some(&root))
+        .await;
     assert_eq!(a.status, 405);
     assert_eq!(a.body, json!({"errors": []}));
 
@@ -73,12 +101,26 @@ async fn behaviour_7_error_format() {
         )
         .await;
     assert_eq!(a.status, 400);
-    assert!(a.errors()[0].starts_with("failed to decode JSON input: "), "{:?}", a.errors());
+    assert!(
+        a.errors()[0].starts_with("failed to decode JSON input: "),
+        "{:?}",
+        a.errors()
+    );
     let a = s
-        .send(s.http().put(format!("{}/v1/sys/rotate", s.url())).header("X-Vault-Token", &root).body("[1,2]"))
+        .send(
+            s.http()
+                .put(format!("{}/v1/sys/rotate", s.url()))
+                .header("X-Vault-Token", &root)
+                .body("[1,2]"),
+        )
         .await;
     assert_eq!(a.status, 400);
-    insta::assert_json_snapshot!("error_no_handler", s.call("GET", "/v1/nomount/foo", None, Some(&root)).await.body);
+    insta::assert_json_snapshot!(
+        "error_no_handler",
+        s.call("GET", "/v1/nomount/foo", None, Some(&root))
+            .await
+            .body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,13 +128,20 @@ async fn limits_size_and_depth() {
     let s = TestServer::start_with(|c| c.listener.max_request_size = 64 * 1024).await;
     let init = s.init_and_unseal(1, 1).await;
     let big = json!({"pad": "x".repeat(100 * 1024)});
-    let a = s.call("PUT", "/v1/sys/rotate", Some(big), Some(&init.root_token)).await;
+    let a = s
+        .call("PUT", "/v1/sys/rotate", Some(big), Some(&init.root_token))
+        .await;
     assert_eq!(a.status, 413);
     assert_eq!(a.errors(), vec!["http: request body too large"]);
 
     let deep = format!("{{\"a\":{}{}}}", "[".repeat(500), "]".repeat(500));
     let a = s
-        .send(s.http().put(format!("{}/v1/sys/rotate", s.url())).header("X-Vault-Token", &init.root_token).body(deep))
+        .send(
+            s.http()
+                .put(format!("{}/v1/sys/rotate", s.url()))
+                .header("X-Vault-Token", &init.root_token)
+                .body(deep),
+        )
         .await;
     assert_eq!(a.status, 400);
     assert!(a.errors()[0].contains("nesting"), "{:?}", a.errors());
@@ -111,7 +160,11 @@ async fn paths_verbs_and_namespaces() {
     let addr = s.running().local_addr();
     let (status, head) = crate::harness::raw_get(addr, "/v1/secret/%2e%2e/sys/seal-status").await;
     assert_eq!(status, 307);
-    assert!(head.to_ascii_lowercase().contains("location: /v1/sys/seal-status\r\n"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("location: /v1/sys/seal-status\r\n"),
+        "{head}"
+    );
     let (status, _) = crate::harness::raw_get(addr, "/v1/secret/../../etc/passwd").await;
     assert_eq!(status, 307);
     let a = s.call("GET", "/v1/secret/a%00b", None, Some(&root)).await;
@@ -122,15 +175,30 @@ async fn paths_verbs_and_namespaces() {
     // LIST ≡ GET ?list=true; PUT ≡ POST.
     let a = s.call("LIST", "/v1/nomount/", None, Some(&root)).await;
     assert_eq!(a.status, 404);
-    let b = s.call("GET", "/v1/nomount?list=true", None, Some(&root)).await;
+    let b = s
+        .call("GET", "/v1/nomount?list=true", None, Some(&root))
+        .await;
     assert_eq!(b.status, 404);
     assert_eq!(a.errors(), b.errors());
-    assert_eq!(s.call("POST", "/v1/sys/rotate", None, Some(&root)).await.status, 204);
-    assert_eq!(s.call("TRACE", "/v1/sys/health", None, None).await.status, 405);
+    assert_eq!(
+        s.call("POST", "/v1/sys/rotate", None, Some(&root))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        s.call("TRACE", "/v1/sys/health", None, None).await.status,
+        405
+    );
 
     // PATCH needs merge-patch.
     let a = s
-        .send(s.http().patch(format!("{}/v1/sys/rotate", s.url())).header("X-Vault-Token", &root).json(&json!({})))
+        .send(
+            s.http()
+                .patch(format!("{}/v1/sys/rotate", s.url()))
+                .header("X-Vault-Token", &root)
+                .json(&json!({})),
+        )
         .await;
     assert_eq!(a.status, 415);
     assert_eq!(
@@ -151,11 +219,21 @@ async fn paths_verbs_and_namespaces() {
 
     // Namespaces: root only.
     let ok = s
-        .send(s.http().get(format!("{}/v1/auth/token/lookup-self", s.url())).header("X-Vault-Token", &root).header("X-Vault-Namespace", "root"))
+        .send(
+            s.http()
+                .get(format!("{}/v1/auth/token/lookup-self", s.url()))
+                .header("X-Vault-Token", &root)
+                .header("X-Vault-Namespace", "root"),
+        )
         .await;
     assert_eq!(ok.status, 200);
     let a = s
-        .send(s.http().get(format!("{}/v1/auth/token/lookup-self", s.url())).header("X-Vault-Token", &root).header("X-Vault-Namespace", "ns1/"))
+        .send(
+            s.http()
+                .get(format!("{}/v1/auth/token/lookup-self", s.url()))
+                .header("X-Vault-Token", &root)
+                .header("X-Vault-Namespace", "ns1/"),
+        )
         .await;
     assert_eq!(a.status, 404);
     assert_eq!(a.errors(), vec!["namespace not found"]);

@@ -53,7 +53,9 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_path = dir.path().join("strongroom.db");
         let mut config = Config::dev("127.0.0.1:0".parse().expect("addr"));
-        config.storage = StorageConfig::Sqlite { path: db_path.clone() };
+        config.storage = StorageConfig::Sqlite {
+            path: db_path.clone(),
+        };
         config.listener.tls = TlsMode::Disabled;
         tweak(&mut config);
         let running = server::start(&config).await.expect("server starts");
@@ -83,7 +85,10 @@ impl TestServer {
 
     /// A client without a token.
     pub fn client(&self) -> Client {
-        Client::builder().address(self.url()).build().expect("client")
+        Client::builder()
+            .address(self.url())
+            .build()
+            .expect("client")
     }
 
     /// A client with `token`.
@@ -114,7 +119,13 @@ impl TestServer {
     }
 
     /// Any request; `token` goes in `X-Vault-Token`.
-    pub async fn call(&self, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> Answer {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(method, format!("{}{}", self.url(), path));
         if let Some(t) = token {
@@ -137,7 +148,12 @@ impl TestServer {
         } else {
             serde_json::from_slice(&raw).unwrap_or(Value::Null)
         };
-        Answer { status, headers, body, raw }
+        Answer {
+            status,
+            headers,
+            body,
+            raw,
+        }
     }
 
     /// The raw reqwest client (no redirects followed).
@@ -159,7 +175,10 @@ impl TestServer {
         for k in keys {
             client.unseal(k).await.expect("unseal");
         }
-        assert!(!client.seal_status().await.expect("status").sealed, "still sealed");
+        assert!(
+            !client.seal_status().await.expect("status").sealed,
+            "still sealed"
+        );
     }
 }
 

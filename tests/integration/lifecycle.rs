@@ -20,11 +20,15 @@ async fn behaviour_1_uninitialised_server() {
     assert!(!st.initialized && st.sealed);
     assert_eq!((st.t, st.n, st.progress), (0, 0, 0));
 
-    let a = s.call("GET", "/v1/secret/data/x", None, Some("whatever")).await;
+    let a = s
+        .call("GET", "/v1/secret/data/x", None, Some("whatever"))
+        .await;
     assert_eq!(a.status, 503);
     assert_eq!(a.errors(), vec!["Vault is sealed"]);
 
-    let a = s.call("PUT", "/v1/sys/unseal", Some(json!({"key": "aa"})), None).await;
+    let a = s
+        .call("PUT", "/v1/sys/unseal", Some(json!({"key": "aa"})), None)
+        .await;
     assert_eq!(a.status, 400);
     assert_eq!(a.errors(), vec!["Vault is not initialized"]);
 }
@@ -33,14 +37,32 @@ async fn behaviour_1_uninitialised_server() {
 async fn behaviour_2_init() {
     let s = TestServer::start().await;
     // Invalid configurations first: nothing is initialised by them.
-    let a = s.call("PUT", "/v1/sys/init", Some(json!({"secret_shares": 5})), None).await;
-    assert_eq!(a.status, 400);
-    assert_eq!(a.errors(), vec!["invalid seal configuration: threshold must be at least one"]);
     let a = s
-        .call("PUT", "/v1/sys/init", Some(json!({"secret_shares": 3, "secret_threshold": 5})), None)
+        .call(
+            "PUT",
+            "/v1/sys/init",
+            Some(json!({"secret_shares": 5})),
+            None,
+        )
         .await;
     assert_eq!(a.status, 400);
-    assert_eq!(a.errors(), vec!["invalid seal configuration: threshold cannot be larger than shares"]);
+    assert_eq!(
+        a.errors(),
+        vec!["invalid seal configuration: threshold must be at least one"]
+    );
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/init",
+            Some(json!({"secret_shares": 3, "secret_threshold": 5})),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.errors(),
+        vec!["invalid seal configuration: threshold cannot be larger than shares"]
+    );
     let a = s.call("DELETE", "/v1/sys/init", None, None).await;
     assert_eq!(a.status, 405);
 
@@ -49,8 +71,10 @@ async fn behaviour_2_init() {
         .call(
             "PUT",
             "/v1/sys/init",
-            Some(json!({"secret_shares": "5", "secret_threshold": 3, "pgp_keys": null,
-                        "root_token_pgp_key": null, "stored_shares": 1})),
+            Some(
+                json!({"secret_shares": "5", "secret_threshold": 3, "pgp_keys": null,
+                        "root_token_pgp_key": null, "stored_shares": 1}),
+            ),
             None,
         )
         .await;
@@ -61,15 +85,26 @@ async fn behaviour_2_init() {
     assert_eq!(b64.len(), 5);
     for (h, b) in keys.iter().zip(b64) {
         let hb = hex::decode(h.as_str().unwrap()).unwrap();
-        let bb = base64::engine::general_purpose::STANDARD.decode(b.as_str().unwrap()).unwrap();
+        let bb = base64::engine::general_purpose::STANDARD
+            .decode(b.as_str().unwrap())
+            .unwrap();
         assert_eq!(hb, bb);
         assert_eq!(hb.len(), 33);
     }
     let root = a.body["root_token"].as_str().unwrap();
-    assert!(root.starts_with("hvs.") && root.len() >= 4 + 22, "root token shape: {}", root.len());
+    assert!(
+        root.starts_with("hvs.") && root.len() >= 4 + 22,
+        "root token shape: {}",
+        root.len()
+    );
 
     let a = s
-        .call("PUT", "/v1/sys/init", Some(json!({"secret_shares": 1, "secret_threshold": 1})), None)
+        .call(
+            "PUT",
+            "/v1/sys/init",
+            Some(json!({"secret_shares": 1, "secret_threshold": 1})),
+            None,
+        )
         .await;
     assert_eq!(a.status, 400);
     assert_eq!(a.errors(), vec!["Vault is already initialized"]);
@@ -109,13 +144,28 @@ async fn behaviour_3_unseal_progress() {
     assert_eq!(st.nonce, "");
 
     // Junk keys.
-    let a = s.call("PUT", "/v1/sys/unseal", Some(json!({"key": "not a key!"})), None).await;
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/unseal",
+            Some(json!({"key": "not a key!"})),
+            None,
+        )
+        .await;
     assert_eq!(a.status, 400);
-    assert_eq!(a.errors(), vec!["'key' must be a valid hex or base64 string"]);
+    assert_eq!(
+        a.errors(),
+        vec!["'key' must be a valid hex or base64 string"]
+    );
     let a = s.call("PUT", "/v1/sys/unseal", Some(json!({})), None).await;
     assert_eq!(a.status, 400);
-    assert_eq!(a.errors(), vec!["'key' must be specified in request body as JSON, or 'reset' set to true"]);
-    let a = s.call("PUT", "/v1/sys/unseal", Some(json!({"key": "abcd"})), None).await;
+    assert_eq!(
+        a.errors(),
+        vec!["'key' must be specified in request body as JSON, or 'reset' set to true"]
+    );
+    let a = s
+        .call("PUT", "/v1/sys/unseal", Some(json!({"key": "abcd"})), None)
+        .await;
     assert_eq!(a.status, 400, "wrong length");
 
     // Threshold reached.
@@ -125,13 +175,19 @@ async fn behaviour_3_unseal_progress() {
     assert!(!st.sealed);
     assert_eq!(st.progress, 0);
     assert_eq!(st.nonce, "");
-    assert!(st.cluster_name.as_deref().unwrap().starts_with("vault-cluster-"));
+    assert!(st
+        .cluster_name
+        .as_deref()
+        .unwrap()
+        .starts_with("vault-cluster-"));
     assert!(uuid_like(st.cluster_id.as_deref().unwrap()));
 
     // Unsealed + key → 200 with status; reset → 400.
     let st = c.unseal(&init.keys[3]).await.unwrap();
     assert!(!st.sealed);
-    let a = s.call("PUT", "/v1/sys/unseal", Some(json!({"reset": true})), None).await;
+    let a = s
+        .call("PUT", "/v1/sys/unseal", Some(json!({"reset": true})), None)
+        .await;
     assert_eq!(a.status, 400);
     assert_eq!(a.errors(), vec!["vault is unsealed"]);
 }
@@ -144,9 +200,20 @@ async fn foreign_share_is_refused_at_once_without_counting() {
     let ib = b.client().init(3, 2).await.unwrap();
 
     a.client().unseal(&ia.keys[0]).await.unwrap();
-    let r = a.call("PUT", "/v1/sys/unseal", Some(json!({"key": ib.keys[1]})), None).await;
+    let r = a
+        .call(
+            "PUT",
+            "/v1/sys/unseal",
+            Some(json!({"key": ib.keys[1]})),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 400);
-    assert!(r.errors()[0].contains("does not belong to this vault"), "{:?}", r.errors());
+    assert!(
+        r.errors()[0].contains("does not belong to this vault"),
+        "{:?}",
+        r.errors()
+    );
     let st = a.client().seal_status().await.unwrap();
     assert_eq!(st.progress, 1, "a foreign share must not count");
     // The operators' good share is still there: one more good share unseals.

@@ -23,7 +23,9 @@ async fn behaviour_4_seal() {
     assert_eq!(a.status, 204);
     assert!(a.raw.is_empty());
 
-    let a = s.call("GET", "/v1/auth/token/lookup-self", None, Some(root)).await;
+    let a = s
+        .call("GET", "/v1/auth/token/lookup-self", None, Some(root))
+        .await;
     assert_eq!(a.status, 503);
     assert_eq!(a.errors(), vec!["Vault is sealed"]);
     let a = s.call("GET", "/v1/sys/leader", None, None).await;
@@ -58,7 +60,12 @@ async fn restart_comes_back_sealed_with_everything_intact() {
     assert!(st.initialized && st.sealed, "restart must come back sealed");
     assert_eq!((st.t, st.n), (3, 5));
     // Any threshold of shares works.
-    s.unseal_with(&[init.keys[4].clone(), init.keys[0].clone(), init.keys[2].clone()]).await;
+    s.unseal_with(&[
+        init.keys[4].clone(),
+        init.keys[0].clone(),
+        init.keys[2].clone(),
+    ])
+    .await;
     let c = s.client_with(&root);
     let after = c.key_status().await.unwrap();
     assert_eq!(after.term, 3);
@@ -78,7 +85,13 @@ async fn nothing_readable_on_disk() {
     for hay in [&bytes, &wal] {
         let text = String::from_utf8_lossy(hay);
         assert!(!text.contains(&init.root_token), "root token on disk");
-        assert!(!text.contains("vault-cluster-"), "cluster name on disk in clear");
-        assert!(!text.contains("auth/token/root"), "token entry on disk in clear");
+        assert!(
+            !text.contains("vault-cluster-"),
+            "cluster name on disk in clear"
+        );
+        assert!(
+            !text.contains("auth/token/root"),
+            "token entry on disk in clear"
+        );
     }
 }

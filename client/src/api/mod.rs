@@ -16,6 +16,9 @@ pub use envelope::{Envelope, ErrorBody, WrapInfo};
 pub use health::{HealthResponse, LeaderResponse};
 pub use init::{InitRequest, InitResponse, InitStatus};
 pub use key_status::KeyStatus;
-pub use rekey::{RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, RekeyUpdateResponse, RekeyVerifyStatus, RekeyVerifyUpdateResponse};
+pub use rekey::{
+    RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, RekeyUpdateResponse, RekeyVerifyStatus,
+    RekeyVerifyUpdateResponse,
+};
 pub use seal_status::{SealStatus, UnsealRequest};
 pub use token::{AuthInfo, TokenLookup};

@@ -16,7 +16,9 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<bytes::Bytes, ApiE
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(ApiError::BodyTooLarge)
             } else {
                 Err(ApiError::BodyRead)
@@ -56,13 +58,20 @@ pub fn check_depth(bytes: &[u8], max: usize) -> Result<(), ApiError> {
 }
 
 /// Decodes a body into request data.
-pub fn decode(bytes: &[u8], content_type: Option<&str>, max_depth: usize) -> Result<Map<String, Value>, ApiError> {
+pub fn decode(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    max_depth: usize,
+) -> Result<Map<String, Value>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
     let is_form = content_type
         .and_then(|ct| ct.split(';').next())
-        .is_some_and(|ct| ct.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|ct| {
+            ct.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if is_form {
         if std::str::from_utf8(bytes).is_err() {
             return Err(ApiError::BadForm);
@@ -74,7 +83,9 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, max_depth: usize) -> Res
     check_depth(bytes, max_depth)?;
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::BadJson("the body must be a JSON object".to_string())),
+        Ok(_) => Err(ApiError::BadJson(
+            "the body must be a JSON object".to_string(),
+        )),
         Err(e) => Err(ApiError::BadJson(e.to_string())),
     }
 }
@@ -98,7 +109,10 @@ mod tests {
     #[test]
     fn depth_limit() {
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-        assert!(matches!(check_depth(deep.as_bytes(), 64), Err(ApiError::TooDeep(64))));
+        assert!(matches!(
+            check_depth(deep.as_bytes(), 64),
+            Err(ApiError::TooDeep(64))
+        ));
         assert!(check_depth(br#"{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[["}"#, 3).is_ok());
         assert!(check_depth(br#"{"a":"\"[[[["}"#, 2).is_ok());
     }
@@ -106,10 +120,21 @@ mod tests {
     #[test]
     fn decoding() {
         assert!(decode(b"", None, 10).unwrap().is_empty());
-        assert_eq!(decode(br#"{"a":1}"#, Some("text/plain"), 10).unwrap()["a"], 1);
-        assert!(matches!(decode(b"[1]", None, 10), Err(ApiError::BadJson(_))));
+        assert_eq!(
+            decode(br#"{"a":1}"#, Some("text/plain"), 10).unwrap()["a"],
+            1
+        );
+        assert!(matches!(
+            decode(b"[1]", None, 10),
+            Err(ApiError::BadJson(_))
+        ));
         assert!(matches!(decode(b"{", None, 10), Err(ApiError::BadJson(_))));
-        let form = decode(b"type=kv&x=a+b", Some("application/x-www-form-urlencoded"), 10).unwrap();
+        let form = decode(
+            b"type=kv&x=a+b",
+            Some("application/x-www-form-urlencoded"),
+            10,
+        )
+        .unwrap();
         assert_eq!(form["type"], "kv");
         assert_eq!(form["x"], "a b");
         assert_eq!(decode_query(Some("list=true&v=2"))["v"], "2");

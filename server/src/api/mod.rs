@@ -87,7 +87,8 @@ async fn entry(State(app): State<ApiState>, req: Request<Body>) -> Response {
     );
     let started = std::time::Instant::now();
     let result = async {
-        match tokio::time::timeout(app.limits.request_timeout, serve(&app, &request_id, req)).await {
+        match tokio::time::timeout(app.limits.request_timeout, serve(&app, &request_id, req)).await
+        {
             Ok(result) => result,
             Err(_) => Err(ApiError::Timeout),
         }
@@ -109,7 +110,11 @@ async fn entry(State(app): State<ApiState>, req: Request<Body>) -> Response {
     };
     {
         let _enter = span.enter();
-        tracing::debug!(status = resp.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "done");
+        tracing::debug!(
+            status = resp.status().as_u16(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "done"
+        );
     }
     response::finish(resp, &request_id, app.limits.tls)
 }
@@ -182,13 +187,21 @@ async fn serve(app: &ApiState, request_id: &str, req: Request<Body>) -> Result<R
     }
 
     let mut query = body::decode_query(parts.uri.query());
-    let list_flag = query.remove("list").and_then(|v| v.as_str().and_then(parse_bool)).unwrap_or(false);
-    let scan_flag = query.remove("scan").and_then(|v| v.as_str().and_then(parse_bool)).unwrap_or(false);
+    let list_flag = query
+        .remove("list")
+        .and_then(|v| v.as_str().and_then(parse_bool))
+        .unwrap_or(false);
+    let scan_flag = query
+        .remove("scan")
+        .and_then(|v| v.as_str().and_then(parse_bool))
+        .unwrap_or(false);
     if list_flag && scan_flag {
         return Err(ApiError::ListAndScan);
     }
     if scan_flag {
-        return Err(ApiError::BadQuery("recursive scan (?scan=true) is not supported".to_string()));
+        return Err(ApiError::BadQuery(
+            "recursive scan (?scan=true) is not supported".to_string(),
+        ));
     }
 
     let operation = match verb {

@@ -75,7 +75,10 @@ fn duplicate_data_members(value: &mut Value) {
 /// Headers every response carries.
 pub fn finish(mut resp: Response, request_id: &str, tls: bool) -> Response {
     let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -21,7 +21,11 @@ fn code(query: &Map<String, Value>, name: &str, default: u16) -> Result<StatusCo
         .ok_or_else(|| ApiError::BadQuery(format!("failed to parse {name} as integer")))
 }
 
-pub(super) fn health(core: &Core, query: &Map<String, Value>, head: bool) -> Result<Response, ApiError> {
+pub(super) fn health(
+    core: &Core,
+    query: &Map<String, Value>,
+    head: bool,
+) -> Result<Response, ApiError> {
     let state = core.state();
     let active = code(query, "activecode", 200)?;
     // Validated for the client's sake; a single node is never a standby, so `standbyok`
@@ -40,7 +44,11 @@ pub(super) fn health(core: &Core, query: &Map<String, Value>, head: bool) -> Res
     Ok(json(status, &body))
 }
 
-fn health_body(initialized: bool, sealed: bool, cluster: Option<&crate::core::ClusterInfo>) -> HealthResponse {
+fn health_body(
+    initialized: bool,
+    sealed: bool,
+    cluster: Option<&crate::core::ClusterInfo>,
+) -> HealthResponse {
     let mode = if sealed { "unknown" } else { "disabled" };
     HealthResponse {
         initialized,

@@ -11,7 +11,11 @@ use crate::core::fields::{opt_u32, require_empty};
 use crate::core::request::Operation;
 use crate::core::Core;
 
-pub(super) async fn handle(core: &Core, op: Operation, data: &Map<String, Value>) -> Result<Response, ApiError> {
+pub(super) async fn handle(
+    core: &Core,
+    op: Operation,
+    data: &Map<String, Value>,
+) -> Result<Response, ApiError> {
     match op {
         Operation::Read => Ok(json(
             StatusCode::OK,
@@ -20,12 +24,21 @@ pub(super) async fn handle(core: &Core, op: Operation, data: &Map<String, Value>
             },
         )),
         Operation::Update => {
-            require_empty(data, "pgp_keys", "PGP encryption of key shares").map_err(crate::core::CoreError::from)?;
-            require_empty(data, "root_token_pgp_key", "PGP encryption of the root token")
+            require_empty(data, "pgp_keys", "PGP encryption of key shares")
                 .map_err(crate::core::CoreError::from)?;
-            require_empty(data, "recovery_shares", "a recovery seal").map_err(crate::core::CoreError::from)?;
-            require_empty(data, "recovery_pgp_keys", "a recovery seal").map_err(crate::core::CoreError::from)?;
-            let shares = opt_u32(data, "secret_shares").map_err(crate::core::CoreError::from)?.unwrap_or(0);
+            require_empty(
+                data,
+                "root_token_pgp_key",
+                "PGP encryption of the root token",
+            )
+            .map_err(crate::core::CoreError::from)?;
+            require_empty(data, "recovery_shares", "a recovery seal")
+                .map_err(crate::core::CoreError::from)?;
+            require_empty(data, "recovery_pgp_keys", "a recovery seal")
+                .map_err(crate::core::CoreError::from)?;
+            let shares = opt_u32(data, "secret_shares")
+                .map_err(crate::core::CoreError::from)?
+                .unwrap_or(0);
             let threshold = opt_u32(data, "secret_threshold")
                 .map_err(crate::core::CoreError::from)?
                 .unwrap_or(0);

@@ -45,10 +45,15 @@ pub(super) async fn handle(
     data: &Map<String, Value>,
 ) -> Result<Response, ApiError> {
     match (endpoint, op) {
-        (RekeyEndpoint::Init, Operation::Read) => Ok(json(StatusCode::OK, &core.rekey_status().await?)),
+        (RekeyEndpoint::Init, Operation::Read) => {
+            Ok(json(StatusCode::OK, &core.rekey_status().await?))
+        }
         (RekeyEndpoint::Init, Operation::Update) => {
             let (shares, threshold, verify) = init_params(data)?;
-            Ok(json(StatusCode::OK, &core.rekey_init(shares, threshold, verify).await?))
+            Ok(json(
+                StatusCode::OK,
+                &core.rekey_init(shares, threshold, verify).await?,
+            ))
         }
         (RekeyEndpoint::Init, Operation::Delete) => {
             core.rekey_cancel().await?;
@@ -56,13 +61,23 @@ pub(super) async fn handle(
         }
         (RekeyEndpoint::Update, Operation::Update) => {
             let (key, nonce) = key_and_nonce(data)?;
-            Ok(json(StatusCode::OK, &update_body(core.rekey_update(&key, &nonce).await?)?))
+            Ok(json(
+                StatusCode::OK,
+                &update_body(core.rekey_update(&key, &nonce).await?)?,
+            ))
         }
-        (RekeyEndpoint::Verify, Operation::Read) => Ok(json(StatusCode::OK, &core.rekey_verify_status().await?)),
-        (RekeyEndpoint::Verify, Operation::Delete) => Ok(json(StatusCode::OK, &core.rekey_verify_restart().await?)),
+        (RekeyEndpoint::Verify, Operation::Read) => {
+            Ok(json(StatusCode::OK, &core.rekey_verify_status().await?))
+        }
+        (RekeyEndpoint::Verify, Operation::Delete) => {
+            Ok(json(StatusCode::OK, &core.rekey_verify_restart().await?))
+        }
         (RekeyEndpoint::Verify, Operation::Update) => {
             let (key, nonce) = key_and_nonce(data)?;
-            Ok(json(StatusCode::OK, &verify_body(core.rekey_verify_update(&key, &nonce).await?)?))
+            Ok(json(
+                StatusCode::OK,
+                &verify_body(core.rekey_verify_update(&key, &nonce).await?)?,
+            ))
         }
         _ => Err(ApiError::MethodNotAllowed),
     }

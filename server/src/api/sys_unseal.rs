@@ -17,14 +17,20 @@ pub(super) async fn seal_status(core: &Core, op: Operation) -> Result<Response, 
     Ok(json(StatusCode::OK, &core.seal_status().await))
 }
 
-pub(super) async fn unseal(core: &Core, op: Operation, data: &Map<String, Value>) -> Result<Response, ApiError> {
+pub(super) async fn unseal(
+    core: &Core,
+    op: Operation,
+    data: &Map<String, Value>,
+) -> Result<Response, ApiError> {
     if op != Operation::Update {
         return Err(ApiError::MethodNotAllowed);
     }
     if opt_bool(data, "migrate").map_err(CoreError::from)? == Some(true) {
         return Err(CoreError::Invalid("seal migration is not supported".to_string()).into());
     }
-    let reset = opt_bool(data, "reset").map_err(CoreError::from)?.unwrap_or(false);
+    let reset = opt_bool(data, "reset")
+        .map_err(CoreError::from)?
+        .unwrap_or(false);
     let input = if reset {
         UnsealInput::Reset
     } else {
@@ -35,7 +41,8 @@ pub(super) async fn unseal(core: &Core, op: Operation, data: &Map<String, Value>
                     return Err(CoreError::NotInitialized.into());
                 }
                 return Err(CoreError::Invalid(
-                    "'key' must be specified in request body as JSON, or 'reset' set to true".to_string(),
+                    "'key' must be specified in request body as JSON, or 'reset' set to true"
+                        .to_string(),
                 )
                 .into());
             }

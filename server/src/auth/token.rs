@@ -196,7 +196,10 @@ impl TokenStore {
     }
 
     /// Finds the live entry for `token`: `None` when unknown or expired.
-    pub async fn resolve(&self, token: &ClientToken) -> Result<Option<Arc<TokenEntry>>, TokenError> {
+    pub async fn resolve(
+        &self,
+        token: &ClientToken,
+    ) -> Result<Option<Arc<TokenEntry>>, TokenError> {
         let id_hash = self.hash(b"id:", token.expose());
         let cached = self
             .cache

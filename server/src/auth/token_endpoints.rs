@@ -20,7 +20,11 @@ pub fn handle(
 ) -> Result<LogicalResponse, CoreError> {
     match (endpoint, req.operation) {
         (TokenEndpoint::LookupSelf, Operation::Read | Operation::Update) => {
-            let data = lookup_data(&caller.entry, caller.token.expose(), OffsetDateTime::now_utc());
+            let data = lookup_data(
+                &caller.entry,
+                caller.token.expose(),
+                OffsetDateTime::now_utc(),
+            );
             let mut resp = LogicalResponse::with_data(
                 serde_json::to_value(data).map_err(|e| CoreError::Invalid(e.to_string()))?,
             );
@@ -58,4 +62,3 @@ pub fn lookup_data(entry: &TokenEntry, id: &str, now: OffsetDateTime) -> TokenLo
         token_type: "service".to_string(),
     }
 }
-

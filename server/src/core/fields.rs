@@ -26,15 +26,20 @@ pub fn opt_u64(data: &Map<String, Value>, name: &str) -> Result<Option<u64>, Fie
         Value::String(s) => s.trim().parse::<u64>().ok(),
         _ => None,
     };
-    parsed
-        .map(Some)
-        .ok_or_else(|| FieldError(format!("invalid value for {name:?}: expected a non-negative integer")))
+    parsed.map(Some).ok_or_else(|| {
+        FieldError(format!(
+            "invalid value for {name:?}: expected a non-negative integer"
+        ))
+    })
 }
 
 /// A `u32` (see [`opt_u64`]).
 pub fn opt_u32(data: &Map<String, Value>, name: &str) -> Result<Option<u32>, FieldError> {
     opt_u64(data, name)?
-        .map(|v| u32::try_from(v).map_err(|_| FieldError(format!("invalid value for {name:?}: too large"))))
+        .map(|v| {
+            u32::try_from(v)
+                .map_err(|_| FieldError(format!("invalid value for {name:?}: too large")))
+        })
         .transpose()
 }
 
@@ -76,7 +81,9 @@ pub fn opt_string(data: &Map<String, Value>, name: &str) -> Result<Option<String
         Value::String(s) => Ok(Some(s.clone())),
         Value::Number(n) => Ok(Some(n.to_string())),
         Value::Bool(b) => Ok(Some(b.to_string())),
-        _ => Err(FieldError(format!("invalid value for {name:?}: expected a string"))),
+        _ => Err(FieldError(format!(
+            "invalid value for {name:?}: expected a string"
+        ))),
     }
 }
 
@@ -94,7 +101,9 @@ pub fn require_empty(data: &Map<String, Value>, name: &str, what: &str) -> Resul
     if empty {
         Ok(())
     } else {
-        Err(FieldError(format!("{what} is not supported by this server")))
+        Err(FieldError(format!(
+            "{what} is not supported by this server"
+        )))
     }
 }
 

@@ -37,9 +37,7 @@ impl Core {
         let authorized: Authorized = acl.authorize(req.operation, &req.path, needs_sudo)?;
         let caller = Caller { entry, token };
         match route {
-            Some(Route::Sys(endpoint)) => {
-                system::handle(self, endpoint, req, authorized).await
-            }
+            Some(Route::Sys(endpoint)) => system::handle(self, endpoint, req, authorized).await,
             Some(Route::Token(endpoint)) => {
                 auth::token_endpoints::handle(endpoint, req, &caller, authorized)
             }

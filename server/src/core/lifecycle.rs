@@ -55,7 +55,13 @@ impl Core {
             CoreState::Sealed(c) => (true, true, c.secret_threshold, c.secret_shares, None),
             CoreState::Unsealed(u) => {
                 let c = u.seal_config.load();
-                (true, false, c.secret_threshold, c.secret_shares, Some(u.cluster.clone()))
+                (
+                    true,
+                    false,
+                    c.secret_threshold,
+                    c.secret_shares,
+                    Some(u.cluster.clone()),
+                )
             }
         };
         let (progress, nonce) = match (&transitions.unseal, sealed) {
@@ -112,7 +118,8 @@ impl Core {
 
     async fn init_inside_barrier(&self) -> Result<ClientToken, CoreError> {
         let cluster = ClusterInfo::generate();
-        let encoded = serde_json::to_vec(&cluster).map_err(|e| CoreError::Invalid(e.to_string()))?;
+        let encoded =
+            serde_json::to_vec(&cluster).map_err(|e| CoreError::Invalid(e.to_string()))?;
         self.barrier.put(CLUSTER_KEY, &encoded).await?;
         let tokens = TokenStore::new(Arc::clone(&self.barrier))?;
         let (root_token, _) = tokens.create_root().await?;

@@ -13,7 +13,9 @@ use subtle::ConstantTimeEq;
 use super::{Core, CoreError, Unsealed};
 use crate::barrier::{BarrierError, UnsealKey};
 use crate::seal::config::{Shape, SEAL_CONFIG_KEY};
-use crate::seal::{shamir, KeyShare, RekeyOperation, RekeyStage, SealConfig, ShareOutcome, ShareProgress};
+use crate::seal::{
+    shamir, KeyShare, RekeyOperation, RekeyStage, SealConfig, ShareOutcome, ShareProgress,
+};
 use crate::storage::WriteOp;
 
 /// Result of one `rekey/update`.
@@ -99,7 +101,10 @@ impl Core {
     pub async fn rekey_status(&self) -> Result<RekeyStatus, CoreError> {
         let transitions = self.transitions.lock().await;
         let unsealed = self.unsealed()?;
-        Ok(status(transitions.rekey.as_ref(), Self::current_threshold(&unsealed)))
+        Ok(status(
+            transitions.rekey.as_ref(),
+            Self::current_threshold(&unsealed),
+        ))
     }
 
     /// `PUT sys/rekey/init`.
@@ -149,13 +154,17 @@ impl Core {
         }
         let RekeyStage::Collecting(progress) = &mut op.stage else {
             return Err(CoreError::Invalid(
-                "rekey is awaiting verification of the new shares; use sys/rekey/verify".to_string(),
+                "rekey is awaiting verification of the new shares; use sys/rekey/verify"
+                    .to_string(),
             ));
         };
         let share = KeyShare::parse(key)?;
         config.check_share(&share)?;
         if progress.add(share) != ShareOutcome::ThresholdReached {
-            return Ok(RekeyUpdate::Progress(status(Some(op), config.secret_threshold)));
+            return Ok(RekeyUpdate::Progress(status(
+                Some(op),
+                config.secret_threshold,
+            )));
         }
         // Threshold reached: prove the old key, whatever happens the old shares are spent.
         let old = std::mem::replace(progress, ShareProgress::new(config.secret_threshold));
@@ -211,7 +220,9 @@ impl Core {
             .as_mut()
             .is_some_and(RekeyOperation::restart_verification);
         if !restarted {
-            return Err(CoreError::Invalid("no rekey verification in progress".to_string()));
+            return Err(CoreError::Invalid(
+                "no rekey verification in progress".to_string(),
+            ));
         }
         Ok(verify_status(transitions.rekey.as_ref()))
     }
@@ -234,7 +245,9 @@ impl Core {
             progress,
         } = &mut op.stage
         else {
-            return Err(CoreError::Invalid("no rekey verification in progress".to_string()));
+            return Err(CoreError::Invalid(
+                "no rekey verification in progress".to_string(),
+            ));
         };
         if nonce != progress.nonce() {
             return Err(CoreError::Invalid(format!(
@@ -264,7 +277,9 @@ impl Core {
             ..
         }) = transitions.rekey.take()
         else {
-            return Err(CoreError::Invalid("no rekey verification in progress".to_string()));
+            return Err(CoreError::Invalid(
+                "no rekey verification in progress".to_string(),
+            ));
         };
         self.commit_rekey(&unsealed, &new_key, config).await?;
         Ok(RekeyVerifyUpdate::Complete {

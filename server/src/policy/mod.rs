@@ -103,9 +103,20 @@ mod tests {
     #[test]
     fn default_policy_is_narrow() {
         let acl = Acl::for_policies(&["default".into()]);
-        assert!(acl.authorize(Operation::Read, "auth/token/lookup-self", false).is_ok());
-        assert_eq!(acl.authorize(Operation::Update, "auth/token/lookup-self", false), Err(Denied));
-        assert_eq!(acl.authorize(Operation::Update, "sys/seal", true), Err(Denied));
-        assert_eq!(acl.authorize(Operation::Read, "sys/key-status", false), Err(Denied));
+        assert!(acl
+            .authorize(Operation::Read, "auth/token/lookup-self", false)
+            .is_ok());
+        assert_eq!(
+            acl.authorize(Operation::Update, "auth/token/lookup-self", false),
+            Err(Denied)
+        );
+        assert_eq!(
+            acl.authorize(Operation::Update, "sys/seal", true),
+            Err(Denied)
+        );
+        assert_eq!(
+            acl.authorize(Operation::Read, "sys/key-status", false),
+            Err(Denied)
+        );
     }
 }

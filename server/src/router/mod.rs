@@ -81,7 +81,10 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(resolve("sys/rotate/keyring"), Some(Route::Sys(SysEndpoint::RotateKeyring)));
+        assert_eq!(
+            resolve("sys/rotate/keyring"),
+            Some(Route::Sys(SysEndpoint::RotateKeyring))
+        );
         assert_eq!(resolve("sys/seal"), Some(Route::Sys(SysEndpoint::Seal)));
         assert_eq!(resolve("sys/nope"), Some(Route::UnknownSys));
         assert_eq!(resolve("secret/data/x"), None);

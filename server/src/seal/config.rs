@@ -182,7 +182,10 @@ mod tests {
         assert_eq!(Shape::new(5, 0), Err(SealConfigError::NoThreshold));
         assert_eq!(Shape::new(0, 0), Err(SealConfigError::NoShares));
         assert_eq!(Shape::new(3, 5), Err(SealConfigError::ThresholdAboveShares));
-        assert_eq!(Shape::new(3, 1), Err(SealConfigError::ThresholdOneWithMultipleShares));
+        assert_eq!(
+            Shape::new(3, 1),
+            Err(SealConfigError::ThresholdOneWithMultipleShares)
+        );
         assert_eq!(Shape::new(256, 3), Err(SealConfigError::TooManyShares));
         assert!(Shape::new(1, 1).is_ok());
         assert!(Shape::new(5, 3).is_ok());
@@ -200,7 +203,10 @@ mod tests {
         }
         let other = shamir::split(&secret, 3, 2).unwrap();
         for s in &other {
-            assert!(matches!(config.check_share(s), Err(SealError::ForeignShare)));
+            assert!(matches!(
+                config.check_share(s),
+                Err(SealError::ForeignShare)
+            ));
         }
         let decoded = SealConfig::decode(&config.encode()).unwrap();
         assert_eq!(decoded, config);
@@ -208,8 +214,15 @@ mod tests {
 
     #[test]
     fn corrupt_config_is_typed() {
-        assert!(matches!(SealConfig::decode(b"{"), Err(SealError::CorruptConfig)));
-        let bad = br#"{"secret_shares":3,"secret_threshold":5,"commitment_salt":"","commitments":[]}"#;
-        assert!(matches!(SealConfig::decode(bad), Err(SealError::CorruptConfig)));
+        assert!(matches!(
+            SealConfig::decode(b"{"),
+            Err(SealError::CorruptConfig)
+        ));
+        let bad =
+            br#"{"secret_shares":3,"secret_threshold":5,"commitment_salt":"","commitments":[]}"#;
+        assert!(matches!(
+            SealConfig::decode(bad),
+            Err(SealError::CorruptConfig)
+        ));
     }
 }

@@ -54,7 +54,9 @@ impl ShareProgress {
         let seen = self
             .shares
             .iter()
-            .fold(subtle::Choice::from(0u8), |acc, s| acc | s.as_bytes().ct_eq(share.as_bytes()));
+            .fold(subtle::Choice::from(0u8), |acc, s| {
+                acc | s.as_bytes().ct_eq(share.as_bytes())
+            });
         if bool::from(seen) {
             return ShareOutcome::Duplicate;
         }
@@ -89,6 +91,9 @@ mod tests {
         assert_eq!(p.add(again), ShareOutcome::Duplicate);
         assert_eq!(p.count(), 1);
         assert_eq!(p.add(second), ShareOutcome::ThresholdReached);
-        assert_eq!(uuid::Uuid::parse_str(p.nonce()).unwrap().get_version_num(), 4);
+        assert_eq!(
+            uuid::Uuid::parse_str(p.nonce()).unwrap().get_version_num(),
+            4
+        );
     }
 }

@@ -8,9 +8,14 @@
 //! should call it.
 //!
 //! Use:
-//! ```ignore
-//! conformance::run_all(&backend).await;                // every check, on `&dyn Backend`
-//! conformance::parallel_tasks(shared_backend).await;   // 64 spawned tokio tasks
+//! ```no_run
+//! # use strongroom_server::storage::{conformance, InmemBackend, SharedBackend};
+//! # async fn demo() {
+//! let backend = InmemBackend::new();
+//! conformance::run_all(&backend).await; // every check, on `&dyn Backend`
+//! let shared: SharedBackend = std::sync::Arc::new(InmemBackend::new());
+//! conformance::parallel_tasks(shared).await; // 64 spawned tokio tasks
+//! # }
 //! ```
 //! [`run_all`] expects an **empty** backend and leaves it empty again (each check
 //! deletes what it wrote). The individual checks are public too, with the same

@@ -112,7 +112,10 @@ pub type SharedBackend = Arc<dyn Backend>;
 ///
 /// `keys` must be sorted and all start with `prefix`. Shared by every backend so they
 /// agree exactly on folder handling.
-pub fn immediate_children<'a>(prefix: &str, keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub fn immediate_children<'a>(
+    prefix: &str,
+    keys: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for key in keys {
         let Some(rest) = key.strip_prefix(prefix) else {

@@ -2,7 +2,8 @@
 //!
 //! One file, one table: `kv(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID`,
 //! in WAL mode with `synchronous=FULL`, so a transaction is on disk once `COMMIT`
-//! returns.
+//! returns. Every connection has a `busy_timeout`, so another process holding the
+//! file briefly delays us instead of failing us.
 //!
 //! # Writes: one writer thread, group commit
 //! Every write (`put`, `delete`, `write_batch`) becomes one *request*: its operations
@@ -76,6 +77,12 @@ use super::{immediate_children, validate_key, Backend, StorageError, WriteOp};
 
 /// How long a connection waits on a lock held by another connection before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// WAL size (in pages) at which a commit also checkpoints. SQLite's default is 1000
+/// pages (4 MiB); under group commit each transaction dirties many pages, and a
+/// larger WAL lets the checkpoint copy each hot page once instead of many times.
+/// Measured with the `group-commit` bench: about +10-20% concurrent throughput.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS kv (
     key   TEXT PRIMARY KEY,   -- default BINARY collation: byte order, as Rust sorts str
@@ -401,7 +408,8 @@ fn open_writer(path: &Path) -> Result<Connection, StorageError> {
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(|e| db_err("set synchronous", e))?;
-    if let Ok(v) = std::env::var("XP_CKPT") { conn.pragma_update(None, "wal_autocheckpoint", v.parse::<i64>().unwrap_or(1000)).map_err(|e| db_err("x", e))?; }
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+        .map_err(|e| db_err("set wal_autocheckpoint", e))?;
     conn.execute_batch(SCHEMA)
         .map_err(|e| db_err("create table", e))?;
     Ok(conn)
@@ -535,8 +543,6 @@ fn writer_loop(
 ) {
     // A request taken from the queue that did not fit in the previous group.
     let mut carried: Option<Request> = None;
-    let xp_delay = std::env::var("XP_DELAY_US").ok().and_then(|v| v.parse::<u64>().ok()).map(Duration::from_micros);
-    let mut last_group = 0usize;
     loop {
         let first = match carried.take() {
             Some(r) => r,
@@ -547,7 +553,6 @@ fn writer_loop(
         };
         let mut op_count = first.ops.len();
         let mut group = vec![first];
-        if last_group > 1 { if let Some(d) = xp_delay { std::thread::sleep(d); } }
         while op_count < max_batch {
             match requests.try_recv() {
                 Ok(r) if op_count + r.ops.len() > max_batch => {
@@ -562,7 +567,9 @@ fn writer_loop(
             }
         }
 
-        last_group = group.len();
+        #[cfg(test)]
+        tests::maybe_panic(&group);
+
         let batches: Vec<&[WriteOp]> = group.iter().map(|r| r.ops.as_slice()).collect();
         let outcome = apply_group(&conn, &batches);
         drop(batches);
@@ -922,6 +929,10 @@ mod tests {
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
+        let ckpt: i64 = conn
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ckpt, WAL_AUTOCHECKPOINT_PAGES);
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -946,6 +957,36 @@ mod tests {
             backend.put("k", vec![2]).await.unwrap_err().kind(),
             crate::error::ErrorKind::Unavailable
         );
+    }
+
+    /// Key that makes the writer thread panic, to test that callers never hang.
+    const PANIC_KEY: &str = "test/panic-the-writer";
+
+    pub(super) fn maybe_panic(group: &[Request]) {
+        let poisoned = group
+            .iter()
+            .flat_map(|r| &r.ops)
+            .any(|op| matches!(op, WriteOp::Put { key, .. } if key == PANIC_KEY));
+        if poisoned {
+            panic!("test-induced panic in the sqlite writer");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn writer_panic_makes_callers_unavailable_not_hang() {
+        let (_dir, backend) = temp_backend();
+        backend.put("before", vec![1]).await.unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(10), backend.put(PANIC_KEY, vec![1]))
+            .await
+            .expect("a caller must not hang when the writer dies");
+        assert!(matches!(r, Err(StorageError::Unavailable)), "{r:?}");
+        let r = tokio::time::timeout(Duration::from_secs(10), backend.put("after", vec![1]))
+            .await
+            .expect("later writes must not hang either");
+        assert!(matches!(r, Err(StorageError::Unavailable)), "{r:?}");
+        // Reads still work: committed data is intact.
+        assert_eq!(backend.get("before").await.unwrap(), Some(vec![1]));
+        backend.close().await; // joins the dead thread without panicking
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -46,17 +46,19 @@ pub fn update_body(update: RekeyUpdate) -> Result<Value, CoreError> {
 pub fn verify_body(update: RekeyVerifyUpdate) -> Result<Value, CoreError> {
     match update {
         RekeyVerifyUpdate::Progress(status) => to_value(&status),
-        RekeyVerifyUpdate::Complete { nonce } => to_value(
-            &strongroom_client::api::RekeyVerifyUpdateResponse {
+        RekeyVerifyUpdate::Complete { nonce } => {
+            to_value(&strongroom_client::api::RekeyVerifyUpdateResponse {
                 nonce,
                 complete: true,
-            },
-        ),
+            })
+        }
     }
 }
 
 /// Parsed body of a rekey init (shared with the legacy endpoint).
-pub fn init_params(req_data: &serde_json::Map<String, Value>) -> Result<(u32, u32, bool), CoreError> {
+pub fn init_params(
+    req_data: &serde_json::Map<String, Value>,
+) -> Result<(u32, u32, bool), CoreError> {
     require_empty(req_data, "pgp_keys", "PGP encryption of key shares")?;
     require_empty(req_data, "backup", "backup of PGP-encrypted shares")?;
     let shares = opt_u32(req_data, "secret_shares")?.unwrap_or(0);
@@ -93,7 +95,8 @@ pub(super) async fn init(
     };
     let mut resp = LogicalResponse::with_data(body);
     if req.operation == Operation::Update {
-        resp.warnings.extend(unknown_field_warning(&req.data, INIT_FIELDS));
+        resp.warnings
+            .extend(unknown_field_warning(&req.data, INIT_FIELDS));
     }
     Ok(resp)
 }
