@@ -47,6 +47,12 @@ pub enum ApiError {
     Timeout,
 }
 
+impl From<crate::core::fields::FieldError> for ApiError {
+    fn from(e: crate::core::fields::FieldError) -> Self {
+        ApiError::Core(CoreError::Field(e))
+    }
+}
+
 impl ApiError {
     /// The kind, hence the status.
     pub fn kind(&self) -> ErrorKind {

@@ -24,24 +24,16 @@ pub(super) async fn handle(
             },
         )),
         Operation::Update => {
-            require_empty(data, "pgp_keys", "PGP encryption of key shares")
-                .map_err(crate::core::CoreError::from)?;
+            require_empty(data, "pgp_keys", "PGP encryption of key shares")?;
             require_empty(
                 data,
                 "root_token_pgp_key",
                 "PGP encryption of the root token",
-            )
-            .map_err(crate::core::CoreError::from)?;
-            require_empty(data, "recovery_shares", "a recovery seal")
-                .map_err(crate::core::CoreError::from)?;
-            require_empty(data, "recovery_pgp_keys", "a recovery seal")
-                .map_err(crate::core::CoreError::from)?;
-            let shares = opt_u32(data, "secret_shares")
-                .map_err(crate::core::CoreError::from)?
-                .unwrap_or(0);
-            let threshold = opt_u32(data, "secret_threshold")
-                .map_err(crate::core::CoreError::from)?
-                .unwrap_or(0);
+            )?;
+            require_empty(data, "recovery_shares", "a recovery seal")?;
+            require_empty(data, "recovery_pgp_keys", "a recovery seal")?;
+            let shares = opt_u32(data, "secret_shares")?.unwrap_or(0);
+            let threshold = opt_u32(data, "secret_threshold")?.unwrap_or(0);
             let out = core.init(shares, threshold).await?;
             let body = InitResponse {
                 keys: out.shares.iter().map(|s| s.to_hex()).collect(),

@@ -25,16 +25,14 @@ pub(super) async fn unseal(
     if op != Operation::Update {
         return Err(ApiError::MethodNotAllowed);
     }
-    if opt_bool(data, "migrate").map_err(CoreError::from)? == Some(true) {
+    if opt_bool(data, "migrate")? == Some(true) {
         return Err(CoreError::Invalid("seal migration is not supported".to_string()).into());
     }
-    let reset = opt_bool(data, "reset")
-        .map_err(CoreError::from)?
-        .unwrap_or(false);
+    let reset = opt_bool(data, "reset")?.unwrap_or(false);
     let input = if reset {
         UnsealInput::Reset
     } else {
-        match opt_string(data, "key").map_err(CoreError::from)? {
+        match opt_string(data, "key")? {
             Some(key) if !key.is_empty() => UnsealInput::Key(key),
             _ => {
                 if !core.is_initialized() {
