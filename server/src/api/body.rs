@@ -1,7 +1,9 @@
 //! Request bodies: size limit, JSON depth limit, JSON or form decoding.
 //!
 //! Vault parses a body as JSON whatever its `Content-Type`, except
-//! `application/x-www-form-urlencoded`, which it decodes as a form. The body must be a
+//! `application/x-www-form-urlencoded`, which it decodes as a form unless the body
+//! itself looks like JSON (curl's `-d '{...}'` sends JSON labelled as a form, and
+//! OpenBao sniffs the body for exactly this reason). The body must be a
 //! JSON object (or empty). Depth is checked by a scan before parsing, so a deeply nested
 //! body costs linear time and no recursion.
 
@@ -72,7 +74,11 @@ pub fn decode(
             ct.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
-    if is_form {
+    let looks_like_json = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    if is_form && !looks_like_json {
         if std::str::from_utf8(bytes).is_err() {
             return Err(ApiError::BadForm);
         }
@@ -137,6 +143,14 @@ mod tests {
         .unwrap();
         assert_eq!(form["type"], "kv");
         assert_eq!(form["x"], "a b");
+        // curl -d '{...}' labels JSON as a form: it is still JSON.
+        let curl = decode(
+            br#" {"secret_shares":1}"#,
+            Some("application/x-www-form-urlencoded"),
+            10,
+        )
+        .unwrap();
+        assert_eq!(curl["secret_shares"], 1);
         assert_eq!(decode_query(Some("list=true&v=2"))["v"], "2");
     }
 }

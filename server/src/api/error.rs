@@ -42,6 +42,13 @@ pub enum ApiError {
     /// `?list=true` together with `?scan=true`.
     #[error("list and scan may not be requested together")]
     ListAndScan,
+    /// `X-Vault-Wrap-TTL` is not a duration.
+    #[error("error parsing X-Vault-Wrap-TTL header: {0}")]
+    BadWrapTtl(String),
+    /// Response wrapping was requested; it is not available yet, and answering
+    /// unwrapped would hand out what the client meant to be wrapped.
+    #[error("response wrapping (X-Vault-Wrap-TTL) is not supported by this server yet")]
+    WrappingUnsupported,
     /// The request took longer than the configured timeout.
     #[error("request timed out")]
     Timeout,
@@ -69,7 +76,9 @@ impl ApiError {
             | ApiError::BadForm
             | ApiError::BadPath(_)
             | ApiError::BadQuery(_)
-            | ApiError::ListAndScan => ErrorKind::Invalid,
+            | ApiError::ListAndScan
+            | ApiError::BadWrapTtl(_)
+            | ApiError::WrappingUnsupported => ErrorKind::Invalid,
         }
     }
 

@@ -265,6 +265,13 @@ async fn serve(app: &ApiState, request_id: &str, req: Request<Body>) -> Result<R
     if core.is_sealed() {
         return Err(CoreError::Sealed.into());
     }
+    if let Some(ttl) = header_str(&parts.headers, "x-vault-wrap-ttl") {
+        let seconds = crate::core::duration::parse_seconds(ttl)
+            .map_err(|e| ApiError::BadWrapTtl(e.to_string()))?;
+        if seconds > 0 {
+            return Err(ApiError::WrappingUnsupported);
+        }
+    }
     let path = if operation == Operation::List && !logical_path.ends_with('/') {
         format!("{logical_path}/")
     } else {

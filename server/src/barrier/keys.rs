@@ -170,25 +170,18 @@ redacted_debug!(DerivedKey);
 pub enum KeyPurpose {
     /// HMAC key for hashing token ids before they become storage keys.
     TokenHash,
-    /// Key for the seal's share commitments (detecting a wrong share before combining).
-    ShareCommitment,
     /// HMAC key for secret strings in audit logs (`hmac-sha256:...`).
     AuditHmac,
 }
 
 impl KeyPurpose {
     /// Every purpose, for tests and for callers that derive everything at unseal.
-    pub const ALL: [KeyPurpose; 3] = [
-        KeyPurpose::TokenHash,
-        KeyPurpose::ShareCommitment,
-        KeyPurpose::AuditHmac,
-    ];
+    pub const ALL: [KeyPurpose; 2] = [KeyPurpose::TokenHash, KeyPurpose::AuditHmac];
 
     /// The HKDF `info` string: distinct per purpose, and versioned.
     pub fn info(self) -> &'static str {
         match self {
             KeyPurpose::TokenHash => "strongroom/v1/token-hash",
-            KeyPurpose::ShareCommitment => "strongroom/v1/share-commitment",
             KeyPurpose::AuditHmac => "strongroom/v1/audit-hmac",
         }
     }

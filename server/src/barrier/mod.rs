@@ -289,9 +289,11 @@ impl Barrier {
     }
 
     /// A fresh root key and keyring term 1, as the two physical writes (wrapped root key
-    /// under `unseal`, encrypted keyring) — NOT written: the caller commits them in one
-    /// `write_batch` together with its seal configuration, after checking under its own
-    /// lock that the vault is not initialized. The barrier stays sealed.
+    /// under `unseal`, encrypted keyring) — NOT written: the caller commits them (in one
+    /// `write_batch`) after checking under its own lock that the vault is not initialized,
+    /// and marks the vault initialized only afterwards (the core writes its seal
+    /// configuration last, so a crash in between leaves an uninitialized vault). The
+    /// barrier stays sealed.
     pub fn initialize_records(unseal: &UnsealKey) -> Result<Vec<WriteOp>, BarrierError> {
         let keyring = Keyring::initial()?;
         Ok(vec![

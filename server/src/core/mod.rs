@@ -8,6 +8,7 @@
 //! it the token store's derived key and cache; the barrier drops its keyring, whose keys
 //! zeroize when the last in-flight request releases them.
 
+pub mod duration;
 pub mod fields;
 pub mod request;
 

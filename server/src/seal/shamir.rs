@@ -7,8 +7,9 @@
 //! Vault's `keys` / `keys_base64`), and forgets them. At unseal the operators
 //! send their shares back one by one; the seal [`KeyShare::parse`]s each, and
 //! once it holds `threshold` of them it [`combine`]s them into the unseal key.
-//! The arithmetic is `vsss-rs` (GF(2^8), byte-wise, the same field and share
-//! layout as Vault: one x-coordinate byte followed by the 32 y bytes); this
+//! The arithmetic is `vsss-rs` (GF(2^8), byte-wise, the same field as Vault).
+//! The share layout is vsss-rs's: one x-coordinate byte followed by the 32 y
+//! bytes (Vault puts x last; clients treat shares as opaque bytes); this
 //! module adds the typed validation, Vault's error texts, an OS-backed RNG and
 //! zeroization around it.
 //!
@@ -30,9 +31,10 @@
 //!   to the filler and says nothing about the key.
 //! - Shamir alone cannot tell a wrong or foreign share from a right one: any
 //!   `threshold` shares with distinct x-coordinates interpolate to *some* 32
-//!   bytes. Detecting a wrong result is the seal's job (it keeps a commitment
-//!   to the unseal key and checks the combined key against it); this module
-//!   only rejects shares that are malformed, duplicated or too few.
+//!   bytes. Detecting a wrong share is the seal's job (it checks every
+//!   submitted share against per-share commitments, and the combined key must
+//!   open the stored root key); this module only rejects shares that are
+//!   malformed, duplicated or too few.
 //! - Randomness comes from the operating system (`getrandom`). A failure of
 //!   the OS source never yields shares: [`split`] returns [`ShamirError::Rng`].
 
@@ -347,7 +349,8 @@ fn split_with(
 /// with a non-zero x-coordinate, the x-coordinates must be pairwise distinct,
 /// and there must be at least `threshold` of them; all the given shares are
 /// used. A share from another split (or a corrupted one) is *not* detected
-/// here: it yields a wrong secret, which the seal's commitment check catches.
+/// here: it yields a wrong secret; the seal refuses such shares earlier, by
+/// their commitments.
 pub fn combine(shares: &[KeyShare], threshold: u8) -> Result<Zeroizing<Vec<u8>>, ShamirError> {
     if threshold == 0 {
         return Err(ShamirError::InvalidConfig("threshold must be at least one"));
@@ -860,7 +863,7 @@ mod tests {
 
     /// Shamir has no integrity: a share from another split with the same x set
     /// interpolates without complaint to a secret that is neither. The seal
-    /// detects this by checking the result against its stored commitment.
+    /// refuses such a share on submission (per-share commitments).
     #[test]
     fn foreign_share_combines_to_a_wrong_secret() {
         let a = os_secret();
