@@ -15,11 +15,11 @@
 #       -v "$PWD/tls:/etc/strongroom/tls:ro" \
 #       strongroom
 #
-# Memory locking: the server calls mlockall only when it runs as uid 0 or RLIMIT_MEMLOCK is
-# unlimited. This image runs as uid 10001, so pass `--ulimit memlock=-1:-1`. `--cap-add
-# IPC_LOCK` alone does not help here (a non-root user gets no effective capabilities, and the
-# server does not look at capabilities). Without either, the server logs a warning and runs;
-# set `disable_mlock = true` in the config to skip the attempt on hosts without swap.
+# Memory locking: the server calls mlockall only when it holds CAP_IPC_LOCK in its effective
+# set or RLIMIT_MEMLOCK is unlimited. This image runs as uid 10001, and a non-root user gets no
+# effective capabilities from `--cap-add IPC_LOCK` alone, so pass `--ulimit memlock=-1:-1`.
+# Without it the server logs a warning and runs; set `disable_mlock = true` in the config to
+# skip the attempt on hosts without swap.
 #
 # Shutdown: on SIGTERM the server drains in-flight requests for up to 30 s, then seals.
 # Docker's default stop timeout is 10 s, hence `--stop-timeout 40` above.
