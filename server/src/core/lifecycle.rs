@@ -17,8 +17,8 @@ use crate::barrier::{Barrier, BarrierError, UnsealKey};
 use crate::seal::config::{Shape, SEAL_CONFIG_KEY};
 use crate::seal::{shamir, KeyShare, SealConfig, SealError, ShareOutcome, ShareProgress};
 
-/// Build date reported by `sys/seal-status`.
-const BUILD_DATE: &str = "2026-11-22T00:00:00Z";
+/// Build date reported by `sys/seal-status` (set by `build.rs`).
+const BUILD_DATE: &str = env!("STRONGROOM_BUILD_DATE");
 
 /// What `sys/init` hands back once: the shares and the root token.
 #[derive(Debug)]
