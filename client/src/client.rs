@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::api::{
     Envelope, ErrorBody, HealthResponse, InitRequest, InitResponse, InitStatus, KeyStatus,
-    LeaderResponse, RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, SealStatus, TokenLookup,
-    UnsealRequest,
+    LeaderResponse, RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, RekeyVerifyStatus,
+    SealStatus, TokenLookup, UnsealRequest,
 };
 use crate::ClientError;
 
@@ -218,6 +218,18 @@ impl Client {
             .map_err(|e| ClientError::Decode(e.to_string()))
     }
 
+    /// Like [`Client::raw`], but an error status becomes [`ClientError::Api`]. Returns the
+    /// JSON body, or `None` for an empty answer (204). Useful for generic CLI commands
+    /// that print the server's JSON as it is.
+    pub async fn call_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, ClientError> {
+        self.call(method, path, body).await
+    }
+
     async fn call_some<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -326,6 +338,27 @@ impl Client {
             require_verification,
         };
         self.call_some(Method::PUT, "sys/rekey/init", Some(&req))
+            .await
+    }
+
+    /// `GET sys/rekey/init`: the rekey in progress (`started: false` when there is none).
+    pub async fn rekey_status(&self) -> Result<RekeyStatus, ClientError> {
+        self.call_some::<(), _>(Method::GET, "sys/rekey/init", None)
+            .await
+    }
+
+    /// `DELETE sys/rekey/init`: cancels the rekey in progress (a no-op when there is none).
+    /// Shares already supplied are forgotten; the current unseal keys stay valid.
+    pub async fn rekey_cancel(&self) -> Result<(), ClientError> {
+        self.call::<(), Value>(Method::DELETE, "sys/rekey/init", None)
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET sys/rekey/verify`: the pending verification of new shares (`started: false`
+    /// when there is none).
+    pub async fn rekey_verify_status(&self) -> Result<RekeyVerifyStatus, ClientError> {
+        self.call_some::<(), _>(Method::GET, "sys/rekey/verify", None)
             .await
     }
 
