@@ -364,14 +364,7 @@ mod tests {
     }
 
     fn leader() -> LeaderResponse {
-        LeaderResponse {
-            ha_enabled: false,
-            is_self: None,
-            active_time: None,
-            leader_address: None,
-            leader_cluster_address: None,
-            performance_standby: false,
-        }
+        LeaderResponse::not_ha()
     }
 
     #[test]

@@ -50,3 +50,17 @@ pub struct LeaderResponse {
     #[serde(default)]
     pub performance_standby: bool,
 }
+
+impl LeaderResponse {
+    /// The answer of a node without high availability: `{"ha_enabled": false}`.
+    pub fn not_ha() -> LeaderResponse {
+        LeaderResponse {
+            ha_enabled: false,
+            is_self: None,
+            active_time: None,
+            leader_address: None,
+            leader_cluster_address: None,
+            performance_standby: false,
+        }
+    }
+}

@@ -66,15 +66,5 @@ fn health_body(
 
 pub(super) fn leader(core: &Core) -> Result<Response, ApiError> {
     core.unsealed().map_err(|_| CoreError::Sealed)?;
-    Ok(json(
-        StatusCode::OK,
-        &LeaderResponse {
-            ha_enabled: false,
-            is_self: None,
-            active_time: None,
-            leader_address: None,
-            leader_cluster_address: None,
-            performance_standby: false,
-        },
-    ))
+    Ok(json(StatusCode::OK, &LeaderResponse::not_ha()))
 }
