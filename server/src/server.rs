@@ -6,6 +6,7 @@
 //! core so every key leaves memory. Acknowledged writes are already durable (the storage
 //! layer acknowledges only after commit), so nothing needs flushing.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use crate::api::{self, ApiLimits, ApiState};
 use crate::barrier::Barrier;
 use crate::config::{Config, StorageConfig, TlsMode};
 use crate::core::{Core, CoreError, InitOutput, UnsealInput};
+use crate::mount::{MountConfig, MountEntry, MountPath, MountType};
 use crate::storage::{InmemBackend, SharedBackend, SqliteBackend, SqliteOptions, StorageError};
 use crate::tls::{self, TlsError};
 
@@ -222,11 +224,22 @@ async fn accept_loop(
     }
 }
 
-/// `--dev`: initialise 1-of-1 and unseal. Returns the unseal key and root token.
+/// `--dev`: initialise 1-of-1, unseal, and mount `secret/` as kv version 2 (as Vault's
+/// dev mode does). Returns the unseal key and root token.
 pub async fn dev_bootstrap(core: &Core) -> Result<InitOutput, CoreError> {
     let out = core.init(1, 1).await?;
     for share in &out.shares {
         core.unseal(UnsealInput::Key(share.to_hex())).await?;
     }
+    let secret = MountPath::parse("secret")?;
+    let options = BTreeMap::from([("version".to_string(), "2".to_string())]);
+    let entry = MountEntry::new(
+        &secret,
+        MountType::Kv,
+        "key/value secret storage".to_string(),
+        MountConfig::default(),
+        Some(options),
+    );
+    core.unsealed()?.mounts.enable(entry).await?;
     Ok(out)
 }

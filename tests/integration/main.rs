@@ -11,6 +11,8 @@ mod binary;
 mod envelope;
 mod health;
 mod keyring;
+mod kv_v1;
 mod lifecycle;
+mod mounts;
 mod seal;
 mod tls;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use strongroom_client::api::{Envelope, ErrorBody};
 
 use super::error::ApiError;
-use crate::core::request::LogicalResponse;
+use crate::core::request::{LogicalResponse, ResponseStatus};
 
 /// A JSON response with the given status.
 pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
@@ -40,22 +40,26 @@ pub fn envelope(request_id: &str, resp: LogicalResponse) -> Response {
         return empty(StatusCode::NO_CONTENT);
     }
     let duplicate = resp.duplicate_top_level;
+    let status = match resp.status {
+        ResponseStatus::Ok => StatusCode::OK,
+        ResponseStatus::NotFoundWithData => StatusCode::NOT_FOUND,
+    };
     let env = Envelope::<Value> {
         request_id: request_id.to_string(),
         lease_id: String::new(),
         renewable: false,
-        lease_duration: 0,
+        lease_duration: resp.lease_duration,
         data: resp.data,
         wrap_info: None,
         warnings: (!resp.warnings.is_empty()).then_some(resp.warnings),
         auth: resp.auth,
-        mount_type: String::new(),
+        mount_type: resp.mount_type,
     };
     let mut value = serde_json::to_value(env).unwrap_or(Value::Null);
     if duplicate {
         duplicate_data_members(&mut value);
     }
-    json(StatusCode::OK, &value)
+    json(status, &value)
 }
 
 /// Copies the members of `data` to the top level (legacy sys routes), never overwriting

@@ -156,6 +156,12 @@ impl TokenStore {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// The storage key of `token`'s cubbyhole: a keyed hash in its own domain, so it is
+    /// neither the token nor its token-store id.
+    pub fn cubbyhole_key(&self, token: &ClientToken) -> String {
+        self.hash(b"cubbyhole:", token.expose())
+    }
+
     /// Creates the root token (at init). 24 base62 characters ≈ 143 random bits.
     pub async fn create_root(&self) -> Result<(ClientToken, TokenEntry), TokenError> {
         let token = ClientToken::from_generated(format!("hvs.{}", random_base62(24)?));

@@ -2,7 +2,9 @@
 
 use crate::auth::TokenError;
 use crate::barrier::BarrierError;
+use crate::engines::EngineError;
 use crate::error::ErrorKind;
+use crate::mount::MountError;
 use crate::policy::Denied;
 use crate::seal::{SealConfigError, SealError, ShamirError};
 use crate::storage::StorageError;
@@ -58,6 +60,15 @@ pub enum CoreError {
     /// Physical storage.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// Mount management.
+    #[error(transparent)]
+    Mount(#[from] MountError),
+    /// A secrets engine.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The CLI preflight (`sys/internal/ui/mounts`) found no accessible mount.
+    #[error("preflight capability check returned 403, please ensure client's policies grant access to path {0:?}")]
+    PreflightDenied(String),
 }
 
 impl From<ShamirError> for CoreError {
@@ -96,6 +107,9 @@ impl CoreError {
             CoreError::Barrier(e) => e.kind(),
             CoreError::Token(e) => e.kind(),
             CoreError::Storage(e) => e.kind(),
+            CoreError::Mount(e) => e.kind(),
+            CoreError::Engine(e) => e.kind(),
+            CoreError::PreflightDenied(_) => ErrorKind::PermissionDenied,
         }
     }
 
@@ -103,6 +117,7 @@ impl CoreError {
     pub fn public_messages(&self) -> Vec<String> {
         match (self, self.kind()) {
             (CoreError::MethodNotAllowed, _) => Vec::new(),
+            (CoreError::Engine(e), _) => e.public_messages(),
             (CoreError::Barrier(BarrierError::Sealed), _) => vec!["Vault is sealed".to_string()],
             (_, ErrorKind::Internal) => vec!["internal error".to_string()],
             (_, ErrorKind::Unavailable) => {

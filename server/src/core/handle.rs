@@ -1,15 +1,18 @@
 //! The request pipeline behind the ACL.
 //!
-//! sealed? → resolve token → route → authorise (proof) → handler. Every step builds the
-//! next step's input; nothing is mutated and restored.
+//! sealed? → resolve token → route (fixed routes, then the mount table) → authorise
+//! (proof) → handler or engine. Every step builds the next step's input; nothing is
+//! mutated and restored.
 
 use std::sync::Arc;
 
 use super::request::{LogicalRequest, LogicalResponse};
-use super::{Core, CoreError};
+use super::{Core, CoreError, Unsealed};
 use crate::auth::TokenEntry;
+use crate::engines::{self, EngineRequest, MountContext};
+use crate::mount::{MountType, ResolvedMount};
 use crate::policy::{Acl, Authorized};
-use crate::router::{self, Route};
+use crate::router::{self, Route, SysEndpoint};
 use crate::{auth, system};
 
 /// Who is calling, once the token resolved.
@@ -19,6 +22,8 @@ pub struct Caller<'a> {
     pub entry: Arc<TokenEntry>,
     /// The presented token itself (echoed only to its own holder).
     pub token: &'a crate::auth::ClientToken,
+    /// The token's compiled ACL.
+    pub acl: Acl,
 }
 
 impl Core {
@@ -31,18 +36,83 @@ impl Core {
             .resolve(token)
             .await?
             .ok_or(CoreError::PermissionDenied)?;
-        let route = router::resolve(&req.path);
+        let route = router::resolve_fixed(&req.path)
+            .or_else(|| unsealed.mounts.resolve(&req.path).map(Route::Mount));
         let acl = Acl::for_policies(&entry.policies);
-        let needs_sudo = route.is_some_and(Route::needs_sudo);
-        let authorized: Authorized = acl.authorize(req.operation, &req.path, needs_sudo)?;
-        let caller = Caller { entry, token };
+        let caller = Caller { entry, token, acl };
+        // The CLI's preflight answers from the token's access, not from an ACL rule of its own.
+        if let Some(Route::Sys(SysEndpoint::UiMounts(path))) = &route {
+            return system::ui_mounts::handle(&unsealed, path.as_deref(), req, &caller);
+        }
+        let needs_sudo = route.as_ref().is_some_and(Route::needs_sudo);
+        let authorized: Authorized = caller.acl.authorize(req.operation, &req.path, needs_sudo)?;
         match route {
-            Some(Route::Sys(endpoint)) => system::handle(self, endpoint, req, authorized).await,
+            Some(Route::Sys(endpoint)) => {
+                system::handle(self, &unsealed, endpoint, req, authorized).await
+            }
             Some(Route::Token(endpoint)) => {
                 auth::token_endpoints::handle(endpoint, req, &caller, authorized)
+            }
+            Some(Route::Mount(mount)) => {
+                self.handle_mount(&unsealed, mount, req, &caller, authorized)
+                    .await
             }
             Some(Route::UnknownSys) => Err(CoreError::UnsupportedPath),
             None => Err(CoreError::NoHandler(req.path.clone())),
         }
+    }
+
+    async fn handle_mount(
+        &self,
+        unsealed: &Unsealed,
+        mount: ResolvedMount,
+        req: &LogicalRequest,
+        caller: &Caller<'_>,
+        _authorized: Authorized,
+    ) -> Result<LogicalResponse, CoreError> {
+        let entry = &mount.entry;
+        let base = self.barrier.view(&entry.data_prefix())?;
+        let view = match entry.mount_type {
+            MountType::Cubbyhole => {
+                base.sub_view(&format!("{}/", unsealed.tokens.cubbyhole_key(caller.token)))?
+            }
+            MountType::Kv | MountType::System => base,
+        };
+        let ctx = MountContext {
+            view,
+            mount_path: entry.path.clone(),
+            accessor: entry.accessor.clone(),
+            default_lease_ttl: entry.effective_default_ttl(),
+            max_lease_ttl: entry.effective_max_ttl(),
+        };
+        let engine_req = EngineRequest {
+            operation: req.operation,
+            path: &mount.rel,
+            data: &req.data,
+            ctx: &ctx,
+        };
+        let resp = match entry.mount_type {
+            MountType::Kv => match entry.kv_version() {
+                2 => return Err(CoreError::UnsupportedPath), // TEMP until kv v2 lands
+                _ => {
+                    engines::kv::v1::handle(
+                        &engine_req,
+                        engines::kv::v1::TtlReporting::MountDefault,
+                    )
+                    .await?
+                }
+            },
+            MountType::Cubbyhole => engines::cubbyhole::handle(&engine_req).await?,
+            MountType::System => return Err(CoreError::UnsupportedPath),
+        };
+        Ok(LogicalResponse {
+            data: resp.data,
+            warnings: resp.warnings,
+            auth: None,
+            duplicate_top_level: false,
+            lease_duration: resp.lease_duration,
+            mount_type: entry.mount_type.as_str().to_string(),
+            status: resp.status,
+        })
     }
 }

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use super::{ClusterInfo, Core, CoreError, CoreState, Unsealed, CLUSTER_KEY, VERSION};
 use crate::auth::{ClientToken, TokenStore};
 use crate::barrier::{Barrier, BarrierError, UnsealKey};
+use crate::mount::MountRegistry;
 use crate::seal::config::{Shape, SEAL_CONFIG_KEY};
 use crate::seal::{shamir, KeyShare, SealConfig, SealError, ShareOutcome, ShareProgress};
 
@@ -121,6 +122,7 @@ impl Core {
         let encoded =
             serde_json::to_vec(&cluster).map_err(|e| CoreError::Invalid(e.to_string()))?;
         self.barrier.put(CLUSTER_KEY, &encoded).await?;
+        MountRegistry::load(Arc::clone(&self.barrier)).await?;
         let tokens = TokenStore::new(Arc::clone(&self.barrier))?;
         let (root_token, _) = tokens.create_root().await?;
         Ok(root_token)
@@ -186,6 +188,7 @@ impl Core {
         };
         Ok(Unsealed {
             tokens: TokenStore::new(Arc::clone(&self.barrier))?,
+            mounts: MountRegistry::load(Arc::clone(&self.barrier)).await?,
             cluster,
             seal_config: ArcSwap::from_pointee(config.clone()),
             active_since: OffsetDateTime::now_utc(),

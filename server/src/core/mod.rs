@@ -30,6 +30,7 @@ pub use rekey::{RekeyUpdate, RekeyVerifyUpdate};
 
 use crate::auth::TokenStore;
 use crate::barrier::Barrier;
+use crate::mount::MountRegistry;
 use crate::seal::{RekeyOperation, SealConfig, ShareProgress};
 
 /// Server version reported by `sys/seal-status` and `sys/health`.
@@ -62,6 +63,8 @@ impl ClusterInfo {
 pub struct Unsealed {
     /// The token store.
     pub tokens: TokenStore,
+    /// The mount table.
+    pub mounts: MountRegistry,
     /// Cluster identity.
     pub cluster: ClusterInfo,
     /// The seal configuration in force (replaced by a rekey).

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use strongroom_client::api::AuthInfo;
 
 use crate::auth::ClientToken;
+pub use crate::engines::ResponseStatus;
 
 /// The logical operation, parsed from the HTTP method (and `?list=true`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +65,12 @@ pub struct LogicalResponse {
     pub auth: Option<AuthInfo>,
     /// Copy the members of `data` to the top level (Vault's legacy sys routes).
     pub duplicate_top_level: bool,
+    /// `lease_duration` without a lease (kv v1 reads).
+    pub lease_duration: u64,
+    /// `mount_type` (Vault): the engine type of the mount that answered, or "".
+    pub mount_type: String,
+    /// 200, or 404 with the envelope.
+    pub status: ResponseStatus,
 }
 
 impl LogicalResponse {
@@ -82,7 +89,10 @@ impl LogicalResponse {
 
     /// Whether nothing is to be rendered (→ 204).
     pub fn is_empty(&self) -> bool {
-        self.data.is_none() && self.auth.is_none() && self.warnings.is_empty()
+        self.status == ResponseStatus::Ok
+            && self.data.is_none()
+            && self.auth.is_none()
+            && self.warnings.is_empty()
     }
 }
 

@@ -35,7 +35,8 @@ impl Denied {
     }
 }
 
-/// Paths the built-in `default` policy grants, with the operations it allows.
+/// Exact paths the built-in `default` policy grants, with the operations it allows (it
+/// also grants everything under `cubbyhole/`).
 /// (Vault's default policy; paths of engines not present here simply never route.)
 const DEFAULT_POLICY: &[(&str, &[Operation])] = &[
     ("auth/token/lookup-self", &[Operation::Read]),
@@ -76,9 +77,12 @@ impl Acl {
                 if needs_sudo {
                     return Err(Denied);
                 }
-                let allowed = DEFAULT_POLICY
+                let exact = DEFAULT_POLICY
                     .iter()
                     .any(|(p, ops)| *p == path && ops.contains(&operation));
+                // `path "cubbyhole/*"`: every operation on the token's own cubbyhole.
+                let cubbyhole = path.starts_with("cubbyhole/") || path == "cubbyhole";
+                let allowed = exact || cubbyhole;
                 if allowed {
                     Ok(Authorized { sudo: false })
                 } else {

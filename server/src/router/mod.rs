@@ -1,14 +1,16 @@
 //! Routing: a clean logical path → a closed [`Route`].
 //!
-//! Sits after token resolution and before the ACL in the pipeline. Every endpoint the
-//! core serves behind the ACL is a variant here, so handlers match exhaustively and a
-//! path that is not listed cannot reach any handler. The unauthenticated, pre-unseal
-//! endpoints (`sys/init`, `sys/seal-status`, `sys/unseal`, `sys/health`, `sys/leader`,
-//! legacy `sys/rekey/*`) are answered by `api` before this pipeline and are not routed
-//! here. Mounted engines will add a longest-prefix table beside these fixed routes.
+//! Sits after token resolution and before the ACL in the pipeline. Fixed `sys/` and
+//! `auth/token/` endpoints are variants here, so handlers match exhaustively; every other
+//! path goes to the mount table (longest prefix) or nowhere (404 `no handler for route`).
+//! The unauthenticated, pre-unseal endpoints (`sys/init`, `sys/seal-status`,
+//! `sys/unseal`, `sys/health`, `sys/leader`, legacy `sys/rekey/*`) are answered by `api`
+//! before this pipeline and are not routed here.
+
+use crate::mount::ResolvedMount;
 
 /// A `sys/` endpoint behind the ACL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SysEndpoint {
     /// `sys/seal`.
     Seal,
@@ -22,6 +24,14 @@ pub enum SysEndpoint {
     RotateRootUpdate,
     /// `sys/rotate/root/verify`.
     RotateRootVerify,
+    /// `sys/mounts` (list).
+    Mounts,
+    /// `sys/mounts/<path>` (read, enable, disable); the raw path, unparsed.
+    Mount(String),
+    /// `sys/mounts/<path>/tune`.
+    MountTune(String),
+    /// `sys/internal/ui/mounts[/<path>]`: the CLI's preflight; does its own access check.
+    UiMounts(Option<String>),
 }
 
 /// An `auth/token/` endpoint.
@@ -32,7 +42,7 @@ pub enum TokenEndpoint {
 }
 
 /// Where a request goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Route {
     /// A system endpoint.
     Sys(SysEndpoint),
@@ -40,11 +50,13 @@ pub enum Route {
     Token(TokenEndpoint),
     /// Under `sys/` but not an endpoint (404 `unsupported path`).
     UnknownSys,
+    /// A mounted engine.
+    Mount(ResolvedMount),
 }
 
 impl Route {
     /// Root-protected paths: the token needs `sudo` as well as the verb capability.
-    pub fn needs_sudo(self) -> bool {
+    pub fn needs_sudo(&self) -> bool {
         matches!(
             self,
             Route::Sys(
@@ -58,8 +70,9 @@ impl Route {
     }
 }
 
-/// Resolves a clean path (a list request's trailing `/` is ignored for matching).
-pub fn resolve(path: &str) -> Option<Route> {
+/// Resolves the fixed routes of a clean path (a list request's trailing `/` is ignored
+/// for matching). `None`: not a fixed route; try the mount table.
+pub fn resolve_fixed(path: &str) -> Option<Route> {
     let path = path.strip_suffix('/').unwrap_or(path);
     let route = match path {
         "sys/seal" => Route::Sys(SysEndpoint::Seal),
@@ -68,9 +81,23 @@ pub fn resolve(path: &str) -> Option<Route> {
         "sys/rotate/root/init" => Route::Sys(SysEndpoint::RotateRootInit),
         "sys/rotate/root/update" => Route::Sys(SysEndpoint::RotateRootUpdate),
         "sys/rotate/root/verify" => Route::Sys(SysEndpoint::RotateRootVerify),
+        "sys/mounts" => Route::Sys(SysEndpoint::Mounts),
+        "sys/internal/ui/mounts" => Route::Sys(SysEndpoint::UiMounts(None)),
         "auth/token/lookup-self" => Route::Token(TokenEndpoint::LookupSelf),
-        p if p == "sys" || p.starts_with("sys/") => Route::UnknownSys,
-        _ => return None,
+        p => {
+            if let Some(rest) = p.strip_prefix("sys/internal/ui/mounts/") {
+                Route::Sys(SysEndpoint::UiMounts(Some(rest.to_string())))
+            } else if let Some(rest) = p.strip_prefix("sys/mounts/") {
+                match rest.strip_suffix("/tune") {
+                    Some(mount) => Route::Sys(SysEndpoint::MountTune(mount.to_string())),
+                    None => Route::Sys(SysEndpoint::Mount(rest.to_string())),
+                }
+            } else if p == "sys" || p.starts_with("sys/") {
+                Route::UnknownSys
+            } else {
+                return None;
+            }
+        }
     };
     Some(route)
 }
@@ -82,13 +109,21 @@ mod tests {
     #[test]
     fn routes() {
         assert_eq!(
-            resolve("sys/rotate/keyring"),
-            Some(Route::Sys(SysEndpoint::RotateKeyring))
+            resolve_fixed("sys/rotate/keyring").map(|r| format!("{r:?}")),
+            Some(format!("{:?}", Route::Sys(SysEndpoint::RotateKeyring)))
         );
-        assert_eq!(resolve("sys/seal"), Some(Route::Sys(SysEndpoint::Seal)));
-        assert_eq!(resolve("sys/nope"), Some(Route::UnknownSys));
-        assert_eq!(resolve("secret/data/x"), None);
-        assert_eq!(resolve("system/x"), None);
+        assert!(
+            matches!(resolve_fixed("sys/mounts/kv2"), Some(Route::Sys(SysEndpoint::Mount(p))) if p == "kv2")
+        );
+        assert!(
+            matches!(resolve_fixed("sys/mounts/a/b/tune"), Some(Route::Sys(SysEndpoint::MountTune(p))) if p == "a/b")
+        );
+        assert!(
+            matches!(resolve_fixed("sys/internal/ui/mounts/secret/x"), Some(Route::Sys(SysEndpoint::UiMounts(Some(p)))) if p == "secret/x")
+        );
+        assert!(matches!(resolve_fixed("sys/nope"), Some(Route::UnknownSys)));
+        assert!(resolve_fixed("secret/data/x").is_none());
+        assert!(resolve_fixed("system/x").is_none());
         assert!(Route::Sys(SysEndpoint::Seal).needs_sudo());
         assert!(!Route::Sys(SysEndpoint::KeyStatus).needs_sudo());
     }

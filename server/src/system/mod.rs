@@ -5,18 +5,21 @@
 //! flag could not open them.
 
 mod key_status;
+mod mounts;
 mod rotate;
 pub mod rotate_root;
 mod seal;
+pub mod ui_mounts;
 
 use crate::core::request::{LogicalRequest, LogicalResponse};
-use crate::core::{Core, CoreError};
+use crate::core::{Core, CoreError, Unsealed};
 use crate::policy::Authorized;
 use crate::router::SysEndpoint;
 
 /// Dispatches a `sys/` endpoint.
 pub async fn handle(
     core: &Core,
+    unsealed: &Unsealed,
     endpoint: SysEndpoint,
     req: &LogicalRequest,
     authorized: Authorized,
@@ -34,6 +37,11 @@ pub async fn handle(
         SysEndpoint::RotateRootVerify => {
             rotate_root::verify(core, req, require_sudo(authorized)?).await
         }
+        SysEndpoint::Mounts => mounts::list(unsealed, req),
+        SysEndpoint::Mount(path) => mounts::mount(unsealed, &path, req).await,
+        SysEndpoint::MountTune(path) => mounts::tune(unsealed, &path, req).await,
+        // Answered before the ACL by the pipeline (it performs its own access check).
+        SysEndpoint::UiMounts(path) => Err(CoreError::PreflightDenied(path.unwrap_or_default())),
     }
 }
 

@@ -1,0 +1,53 @@
+//! Errors of the secrets engines.
+
+use crate::barrier::BarrierError;
+use crate::error::ErrorKind;
+
+/// What an engine reports.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Nothing at this path: 404 `{"errors":[]}`.
+    #[error("not found")]
+    NotFound,
+    /// Invalid request: 400 with this message.
+    #[error("{0}")]
+    Invalid(String),
+    /// The mount has no such path pattern: 404 `1 error occurred: unsupported path`.
+    #[error("1 error occurred:\n\t* unsupported path\n\n")]
+    UnsupportedPath,
+    /// The path exists but not for this operation: 405.
+    #[error("1 error occurred:\n\t* unsupported operation\n\n")]
+    UnsupportedOperation,
+    /// Storage/encryption failure.
+    #[error(transparent)]
+    Barrier(#[from] BarrierError),
+    /// Stored data could not be decoded.
+    #[error("stored entry is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl EngineError {
+    /// The kind, hence the status.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::NotFound | EngineError::UnsupportedPath => ErrorKind::NotFound,
+            EngineError::Invalid(_) => ErrorKind::Invalid,
+            EngineError::UnsupportedOperation => ErrorKind::MethodNotAllowed,
+            EngineError::Barrier(e) => e.kind(),
+            EngineError::Corrupt(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Messages for the client (`[]` for a plain 404).
+    pub fn public_messages(&self) -> Vec<String> {
+        match (self, self.kind()) {
+            (EngineError::NotFound, _) => Vec::new(),
+            (EngineError::Barrier(BarrierError::Sealed), _) => vec!["Vault is sealed".into()],
+            (_, ErrorKind::Internal) => vec!["internal error".into()],
+            (_, ErrorKind::Unavailable) => {
+                vec!["storage is unavailable; the request was not completed".into()]
+            }
+            _ => vec![self.to_string()],
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Secrets engines: what a mount does with the requests routed to it.
+//!
+//! Engines never see the [`Core`](crate::core::Core). The core routes a request to a
+//! mount and hands its engine an [`EngineRequest`]: the operation, the path relative to
+//! the mount, the request data, and the mount's [`MountContext`] (its barrier
+//! [`StorageView`], which cannot address anything outside the mount's prefix, plus its
+//! TTL limits and identity). The engine builds an [`EngineResponse`]; nothing shared is
+//! mutated and restored. [`Engine`] is a closed enum: adding an engine is adding a variant.
+
+pub mod cubbyhole;
+pub mod error;
+pub mod kv;
+
+use serde_json::{Map, Value};
+
+pub use error::EngineError;
+
+use crate::barrier::StorageView;
+use crate::core::request::Operation;
+
+/// What an engine knows about the mount it serves.
+#[derive(Debug, Clone)]
+pub struct MountContext {
+    /// The mount's storage, confined to its prefix.
+    pub view: StorageView,
+    /// Mount path with trailing `/`, e.g. `secret/`.
+    pub mount_path: String,
+    /// Mount accessor, e.g. `kv_1a2b3c4d`.
+    pub accessor: String,
+    /// Effective default lease TTL of the mount, seconds.
+    pub default_lease_ttl: u64,
+    /// Effective maximum lease TTL of the mount, seconds.
+    pub max_lease_ttl: u64,
+}
+
+/// One request for an engine.
+#[derive(Debug)]
+pub struct EngineRequest<'a> {
+    /// What to do.
+    pub operation: Operation,
+    /// Path relative to the mount (no leading `/`; a list request ends in `/` or is empty).
+    pub path: &'a str,
+    /// Request data (body for writes, query for reads/deletes/lists).
+    pub data: &'a Map<String, Value>,
+    /// The mount.
+    pub ctx: &'a MountContext,
+}
+
+/// How the response is to be rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseStatus {
+    /// 200 with the envelope (204 when empty).
+    #[default]
+    Ok,
+    /// 404 *with* the full envelope (kv v2 reads of deleted/destroyed versions).
+    NotFoundWithData,
+}
+
+/// What an engine answers.
+#[derive(Debug, Default, PartialEq)]
+pub struct EngineResponse {
+    /// The `data` member.
+    pub data: Option<Value>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// `lease_duration` to report without a lease (kv v1 reads report the mount default
+    /// or the secret's `ttl` field).
+    pub lease_duration: u64,
+    /// Rendering.
+    pub status: ResponseStatus,
+}
+
+impl EngineResponse {
+    /// 200 with data.
+    pub fn data(data: Value) -> EngineResponse {
+        EngineResponse {
+            data: Some(data),
+            ..Default::default()
+        }
+    }
+
+    /// 204.
+    pub fn empty() -> EngineResponse {
+        EngineResponse::default()
+    }
+}
