@@ -12,6 +12,7 @@ mod envelope;
 mod health;
 mod keyring;
 mod kv_v1;
+mod kv_v2;
 mod lifecycle;
 mod mounts;
 mod seal;

@@ -93,7 +93,7 @@ impl Core {
         };
         let resp = match entry.mount_type {
             MountType::Kv => match entry.kv_version() {
-                2 => return Err(CoreError::UnsupportedPath), // TEMP until kv v2 lands
+                2 => engines::kv::v2::handle(&engine_req).await?,
                 _ => {
                     engines::kv::v1::handle(
                         &engine_req,

@@ -278,10 +278,15 @@ pub(super) async fn tune(
                     Ok(next)
                 })
                 .await?;
-            if old.kv_version() == 1 && new.kv_version() == 2 {
-                // Convert the stored v1 data to the v2 layout.
+            let asked_for_v2 = options
+                .as_ref()
+                .and_then(|o| o.get("version"))
+                .is_some_and(|v| v == "2");
+            if new.kv_version() == 2 && (old.kv_version() == 1 || asked_for_v2) {
+                // Convert the stored v1 data to the v2 layout. Idempotent, so asking for
+                // version 2 again finishes an upgrade that was interrupted.
                 let view = unsealed_view(unsealed, &new)?;
-                let _ = view; // TEMP until kv v2 lands: crate::engines::kv::v2::upgrade_from_v1(&view).await?;
+                crate::engines::kv::v2::upgrade_from_v1(&view).await?;
                 tracing::info!(path = %new.path, "kv mount upgraded from version 1 to 2");
             }
             let mut resp = LogicalResponse::empty();

@@ -2,3 +2,4 @@
 //! metadata). Which one serves a mount is the mount's `options.version`.
 
 pub mod v1;
+pub mod v2;
