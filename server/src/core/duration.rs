@@ -71,7 +71,8 @@ pub fn parse_seconds(text: &str) -> Result<u64, DurationError> {
     u64::try_from(nanos / 1_000_000_000).map_err(|_| err())
 }
 
-/// A duration field: a JSON number of seconds or a duration string; `None` when absent/null.
+/// A duration field: a JSON number of seconds or a duration string; `None` when absent,
+/// null or the empty string (the Go CLI sends `""` for flags it was not given).
 pub fn opt_duration(
     data: &serde_json::Map<String, Value>,
     name: &str,
@@ -82,6 +83,7 @@ pub fn opt_duration(
             .as_u64()
             .map(Some)
             .ok_or_else(|| DurationError(n.to_string())),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => parse_seconds(s).map(Some),
         Some(other) => Err(DurationError(other.to_string())),
     }
@@ -126,6 +128,18 @@ mod tests {
             parse_seconds("bogus").unwrap_err().to_string(),
             "time: invalid duration \"bogus\""
         );
+    }
+
+    #[test]
+    fn empty_field_is_absent() {
+        let data = serde_json::json!({"a": "", "b": null, "c": "1h", "d": 90, "e": "x"});
+        let data = data.as_object().unwrap();
+        assert_eq!(opt_duration(data, "a").unwrap(), None);
+        assert_eq!(opt_duration(data, "b").unwrap(), None);
+        assert_eq!(opt_duration(data, "c").unwrap(), Some(3600));
+        assert_eq!(opt_duration(data, "d").unwrap(), Some(90));
+        assert!(opt_duration(data, "e").is_err());
+        assert_eq!(opt_duration(data, "missing").unwrap(), None);
     }
 
     proptest::proptest! {
