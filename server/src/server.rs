@@ -23,7 +23,9 @@ use crate::barrier::Barrier;
 use crate::config::{Config, StorageConfig, TlsMode};
 use crate::core::{Core, CoreError, InitOutput, UnsealInput};
 use crate::mount::{MountConfig, MountEntry, MountPath, MountType};
-use crate::storage::{InmemBackend, SharedBackend, SqliteBackend, SqliteOptions, StorageError};
+use crate::storage::{
+    CachedBackend, InmemBackend, SharedBackend, SqliteBackend, SqliteOptions, StorageError,
+};
 use crate::tls::{self, TlsError};
 
 /// How long in-flight requests may run after shutdown begins.
@@ -97,9 +99,11 @@ impl RunningServer {
 /// Opens the configured storage backend.
 pub fn open_storage(config: &StorageConfig) -> Result<SharedBackend, StorageError> {
     match config {
-        StorageConfig::Sqlite { path } => Ok(Arc::new(SqliteBackend::open(SqliteOptions::new(
-            path.clone(),
-        ))?)),
+        StorageConfig::Sqlite { path } => {
+            let sqlite = Arc::new(SqliteBackend::open(SqliteOptions::new(path.clone()))?);
+            // Single node: a read cache in front of the file (see storage::cache).
+            Ok(Arc::new(CachedBackend::new(sqlite)))
+        }
         StorageConfig::Inmem => Ok(Arc::new(InmemBackend::new())),
     }
 }

@@ -18,10 +18,12 @@ use async_trait::async_trait;
 
 use crate::error::ErrorKind;
 
+pub mod cache;
 pub mod conformance;
 pub mod inmem;
 pub mod sqlite;
 
+pub use cache::CachedBackend;
 pub use inmem::InmemBackend;
 pub use sqlite::{SqliteBackend, SqliteOptions};
 
