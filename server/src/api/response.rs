@@ -55,10 +55,11 @@ pub fn envelope(request_id: &str, resp: LogicalResponse) -> Response {
         auth: resp.auth,
         mount_type: resp.mount_type,
     };
-    let mut value = serde_json::to_value(env).unwrap_or(Value::Null);
-    if duplicate {
-        duplicate_data_members(&mut value);
+    if !duplicate {
+        return json(status, &env);
     }
+    let mut value = serde_json::to_value(env).unwrap_or(Value::Null);
+    duplicate_data_members(&mut value);
     json(status, &value)
 }
 
