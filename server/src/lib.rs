@@ -9,6 +9,7 @@ pub mod auth;
 pub mod barrier;
 pub mod config;
 pub mod core;
+pub mod encoding;
 pub mod engines;
 pub mod error;
 pub mod mount;

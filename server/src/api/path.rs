@@ -17,6 +17,20 @@ pub enum PathDecision {
     NotApi,
 }
 
+/// Whether `clean(path)` would return `path` unchanged: absolute, no empty, `.` or `..`
+/// segments (a single trailing `/` is kept by `clean`). Lets the common case skip the
+/// rebuild.
+fn is_clean(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let body = rest.strip_suffix('/').unwrap_or(rest);
+    if body.is_empty() {
+        return rest.is_empty();
+    }
+    body.split('/').all(|seg| !matches!(seg, "" | "." | ".."))
+}
+
 /// Go's `path.Clean` on an absolute path, keeping a trailing slash.
 pub fn clean(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
@@ -41,15 +55,18 @@ pub fn decide(raw: &str) -> Result<PathDecision, ApiError> {
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| ApiError::BadPath("not valid UTF-8"))?;
-    if decoded.chars().any(char::is_control) {
+    if crate::encoding::has_control_char(&decoded) {
         return Err(ApiError::BadPath("control characters are not allowed"));
     }
-    let cleaned = clean(&decoded);
-    if cleaned != decoded {
-        let encoded = percent_encoding::utf8_percent_encode(&cleaned, LOCATION_SET).to_string();
-        return Ok(PathDecision::Redirect(encoded));
+    if !is_clean(&decoded) {
+        let cleaned = clean(&decoded);
+        if cleaned != decoded {
+            let encoded =
+                percent_encoding::utf8_percent_encode(&cleaned, LOCATION_SET).to_string();
+            return Ok(PathDecision::Redirect(encoded));
+        }
     }
-    match cleaned.strip_prefix("/v1/") {
+    match decoded.strip_prefix("/v1/") {
         Some(rest) if !rest.is_empty() => Ok(PathDecision::Serve(rest.to_string())),
         _ => Ok(PathDecision::NotApi),
     }
@@ -79,6 +96,16 @@ mod tests {
         assert_eq!(clean("/v1/secret/../sys/x"), "/v1/sys/x");
         assert_eq!(clean("/v1/a/./b/"), "/v1/a/b/");
         assert_eq!(clean("/../.."), "/");
+    }
+
+    #[test]
+    fn is_clean_agrees_with_clean() {
+        for p in [
+            "/", "//", "/a", "/a/", "/a//", "/a/b", "/a//b", "/./a", "/a/.", "/a/..", "/a/../",
+            "/..a/b.", "/v1/sys/health", "/v1/secret/data/x/", "a", "", "/a/./", "/.../",
+        ] {
+            assert_eq!(is_clean(p), p.starts_with('/') && clean(p) == p, "{p:?}");
+        }
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl TokenStore {
         };
         mac.update(domain);
         mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        crate::encoding::hex_lower(&mac.finalize().into_bytes())
     }
 
     /// The storage key of `token`'s cubbyhole: a keyed hash in its own domain, so it is

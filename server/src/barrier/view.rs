@@ -36,7 +36,7 @@ pub(crate) fn validate_key(key: &str) -> Result<(), BarrierError> {
     if key.starts_with('/') {
         return Err(BarrierError::InvalidKey("key starts with '/'".into()));
     }
-    if key.chars().any(char::is_control) {
+    if crate::encoding::has_control_char(key) {
         return Err(BarrierError::InvalidKey(
             "key contains a control character".into(),
         ));
@@ -212,8 +212,15 @@ mod tests {
             ".hidden",
             "a b/c-d_e",
             "ключ/値",
+            "a\u{a0}b",
+            "\u{100}\u{c280}",
         ] {
             validate_key(good).unwrap();
+        }
+        // The byte-level control check agrees with `char::is_control` everywhere.
+        for c in (0u32..0x3000).filter_map(char::from_u32) {
+            let key = format!("k{c}x");
+            assert_eq!(validate_key(&key).is_err(), c.is_control(), "{c:?}");
         }
         assert!(validate_key(&"a".repeat(MAX_KEY_LEN + 1)).is_err());
         validate_folder("").unwrap();

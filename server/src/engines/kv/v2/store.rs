@@ -46,9 +46,9 @@ pub struct KvConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionMeta {
     /// Creation time, unix nanoseconds.
-    pub created: i128,
+    pub created: i64,
     /// Explicit or scheduled deletion time, unix nanoseconds.
-    pub deletion: Option<i128>,
+    pub deletion: Option<i64>,
     /// Data erased for good.
     pub destroyed: bool,
 }
@@ -57,9 +57,9 @@ pub struct VersionMeta {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyMeta {
     /// When the key was first written, unix nanoseconds.
-    pub created: i128,
+    pub created: i64,
     /// Last change, unix nanoseconds.
-    pub updated: i128,
+    pub updated: i64,
     /// Latest version number (0 = metadata only).
     pub current_version: u64,
     /// Per-key `max_versions` (0 = mount setting).
@@ -76,7 +76,7 @@ pub struct KeyMeta {
 
 impl KeyMeta {
     /// Empty metadata created now.
-    pub fn new(now: i128) -> KeyMeta {
+    pub fn new(now: i64) -> KeyMeta {
         KeyMeta {
             created: now,
             updated: now,
@@ -114,7 +114,7 @@ impl KeyMeta {
 
 impl VersionMeta {
     /// Whether the version reads as deleted at `now`.
-    pub fn is_deleted(&self, now: i128) -> bool {
+    pub fn is_deleted(&self, now: i64) -> bool {
         self.deletion.is_some_and(|d| d <= now)
     }
 
@@ -129,13 +129,13 @@ impl VersionMeta {
 }
 
 /// Now, unix nanoseconds.
-pub fn now_nanos() -> i128 {
-    OffsetDateTime::now_utc().unix_timestamp_nanos()
+pub fn now_nanos() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(i64::MAX)
 }
 
 /// RFC 3339 with nanoseconds.
-pub fn rfc3339(nanos: i128) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+pub fn rfc3339(nanos: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_default()
@@ -153,13 +153,13 @@ pub fn go_duration(secs: u64) -> String {
     }
 }
 
-fn nanos_from_secs(secs: u64) -> i128 {
-    i128::from(secs) * 1_000_000_000
+fn nanos_from_secs(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1_000_000_000)
 }
 
 /// When a version created at `created` is scheduled to read as deleted.
-pub fn scheduled_deletion(created: i128, dva: u64) -> Option<i128> {
-    (dva > 0).then(|| created + nanos_from_secs(dva))
+pub fn scheduled_deletion(created: i64, dva: u64) -> Option<i64> {
+    (dva > 0).then(|| created.saturating_add(nanos_from_secs(dva)))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, EngineError> {
@@ -182,7 +182,8 @@ pub fn meta_folder(folder: &str) -> String {
 
 /// Storage key of version `n` of `key`.
 pub fn version_key(key: &str, n: u64) -> String {
-    format!("{VER}{}/{n}", hex::encode(Sha256::digest(key.as_bytes())))
+    let digest = Sha256::digest(key.as_bytes());
+    format!("{VER}{}/{n}", crate::encoding::hex_lower(&digest))
 }
 
 /// Reads the mount config.
@@ -236,7 +237,7 @@ pub fn add_version(
     meta: &mut KeyMeta,
     config: &KvConfig,
     data: &Value,
-    now: i128,
+    now: i64,
 ) -> Result<(Vec<BarrierOp>, u64), EngineError> {
     let n = meta.current_version + 1;
     meta.current_version = n;

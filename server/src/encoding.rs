@@ -1,0 +1,48 @@
+//! Small encoders and checks used on the request path.
+//!
+//! `hex::encode` builds its string one `char` at a time; token hashes and kv v2 version
+//! keys are hex-encoded on every request, so they go through a table instead; paths and
+//! storage keys are checked for control characters on bytes, not decoded chars.
+
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Lower-case hex of `bytes`.
+pub fn hex_lower(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+/// Whether `s` holds a Unicode control character (category Cc: U+0000..=U+001F,
+/// U+007F, U+0080..=U+009F), checked on bytes: in UTF-8 the C1 range is exactly 0xC2
+/// followed by 0x80..=0x9F, and 0xC2 is never a continuation byte.
+pub fn has_control_char(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7F)
+        || bytes
+            .windows(2)
+            .any(|w| w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_hex_crate() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(hex_lower(&bytes), hex::encode(&bytes));
+        assert_eq!(hex_lower(&[]), "");
+    }
+
+    #[test]
+    fn control_chars_match_char_is_control() {
+        for c in (0u32..0x3000).filter_map(char::from_u32) {
+            let s = format!("a{c}\u{a0}b");
+            assert_eq!(has_control_char(&s), c.is_control(), "{c:?}");
+        }
+    }
+}
