@@ -5,7 +5,8 @@
 //! the mount, the request data, and the mount's [`MountContext`] (its barrier
 //! [`StorageView`], which cannot address anything outside the mount's prefix, plus its
 //! TTL limits and identity). The engine builds an [`EngineResponse`]; nothing shared is
-//! mutated and restored. [`Engine`] is a closed enum: adding an engine is adding a variant.
+//! mutated and restored. Dispatch is a `match` on the closed [`MountType`](crate::mount::MountType)
+//! in `core/handle.rs`: adding an engine is adding a variant.
 
 pub mod cubbyhole;
 pub mod error;
