@@ -18,3 +18,4 @@ mod lifecycle;
 mod mounts;
 mod seal;
 mod tls;
+mod tokens;

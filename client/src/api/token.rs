@@ -83,6 +83,15 @@ pub struct TokenLookup {
     /// "service".
     #[serde(rename = "type")]
     pub token_type: String,
+    /// Period in seconds, for periodic tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u64>,
+    /// Last renewal, unix seconds (renewed tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_renewal_time: Option<i64>,
+    /// Last renewal, RFC 3339 (renewed tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_renewal: Option<String>,
 }
 
 impl std::fmt::Debug for TokenLookup {

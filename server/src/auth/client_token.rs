@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 pub const MAX_TOKEN_LEN: usize = 1024;
 
 /// A token presented by a client.
+#[derive(Clone)]
 pub struct ClientToken(Zeroizing<String>);
 
 impl ClientToken {

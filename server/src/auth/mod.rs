@@ -8,4 +8,4 @@ pub mod token;
 pub mod token_endpoints;
 
 pub use client_token::ClientToken;
-pub use token::{TokenEntry, TokenError, TokenStore};
+pub use token::{NewToken, Renewal, StoredToken, TokenEntry, TokenError, TokenStore, Use};

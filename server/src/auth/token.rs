@@ -4,8 +4,10 @@
 //! entry's policies feed the ACL. Token ids are never stored: an entry lives at
 //! `sys/token/id/<hex HMAC-SHA256(k, token)>` where `k` is derived from the root key for
 //! this purpose only (HKDF), and the accessor index at `sys/token/accessor/<hex
-//! HMAC(k, accessor)>`. An in-memory cache sits in front of storage; it is dropped with the
-//! store when the vault seals.
+//! HMAC(k, accessor)>`. A child token is indexed under its parent at
+//! `sys/token/parent/<parent hash>/<child hash>`, so revoking a token revokes its
+//! descendants. An in-memory cache sits in front of storage; revocation and renewal
+//! update it, and it is dropped with the store when the vault seals.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -21,6 +23,9 @@ use crate::error::ErrorKind;
 
 const ID_PREFIX: &str = "sys/token/id/";
 const ACCESSOR_PREFIX: &str = "sys/token/accessor/";
+const PARENT_PREFIX: &str = "sys/token/parent/";
+/// Deepest parent chain followed when checking a token's ancestors.
+const MAX_DEPTH: usize = 256;
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Failures of the token store.
@@ -72,6 +77,21 @@ pub struct TokenEntry {
     pub orphan: bool,
     /// Whether the token may be renewed.
     pub renewable: bool,
+    /// Keyed hash of the parent token's id (`None` for orphans).
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Period in seconds (0 = not periodic): each renewal grants exactly this.
+    #[serde(default)]
+    pub period: u64,
+    /// Expiry set by the last renewal, unix nanoseconds (`None`: issue time + `ttl`).
+    #[serde(default)]
+    pub renewed_until_unix_nanos: Option<i128>,
+    /// Last renewal, unix nanoseconds.
+    #[serde(default)]
+    pub last_renewal_unix_nanos: Option<i128>,
+    /// The last use has been spent: the token is dead and its revocation pending.
+    #[serde(default)]
+    pub uses_exhausted: bool,
 }
 
 impl TokenEntry {
@@ -83,9 +103,18 @@ impl TokenEntry {
 
     /// When it expires; `None` for tokens that never expire.
     pub fn expires_at(&self) -> Option<OffsetDateTime> {
-        (self.ttl > 0).then(|| {
-            self.issued_at() + time::Duration::seconds(i64::try_from(self.ttl).unwrap_or(i64::MAX))
-        })
+        if let Some(nanos) = self.renewed_until_unix_nanos {
+            return Some(
+                OffsetDateTime::from_unix_timestamp_nanos(nanos)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            );
+        }
+        (self.ttl > 0).then(|| self.issued_at() + secs(self.ttl))
+    }
+
+    /// The hard limit set by `explicit_max_ttl`, if any.
+    pub fn max_expiry(&self) -> Option<OffsetDateTime> {
+        (self.explicit_max_ttl > 0).then(|| self.issued_at() + secs(self.explicit_max_ttl))
     }
 
     /// Whether it is expired at `now`.
@@ -106,11 +135,73 @@ impl TokenEntry {
     }
 }
 
+fn secs(n: u64) -> time::Duration {
+    time::Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// What a new (non-root) token gets; built by the token endpoints from the request and
+/// the parent's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    /// Policies, normalised (sorted, deduplicated, `default` included unless refused).
+    pub policies: Vec<String>,
+    /// Creation path.
+    pub path: String,
+    /// Display name (`token-<name>` or `token`).
+    pub display_name: String,
+    /// Metadata.
+    pub meta: Option<BTreeMap<String, String>>,
+    /// TTL in seconds; 0 = never expires (root-policy tokens only).
+    pub ttl: u64,
+    /// Hard cap in seconds; 0 = none.
+    pub explicit_max_ttl: u64,
+    /// Period in seconds; 0 = none.
+    pub period: u64,
+    /// Uses; 0 = unlimited.
+    pub num_uses: u64,
+    /// Renewable.
+    pub renewable: bool,
+    /// Keyed id hash of the parent; `None` = orphan.
+    pub parent: Option<String>,
+}
+
+/// A token's stored identity: the keyed hash of its id, and its entry.
+#[derive(Debug, Clone)]
+pub struct StoredToken {
+    /// Keyed hash of the token id (never the id).
+    pub id_hash: String,
+    /// The entry.
+    pub entry: Arc<TokenEntry>,
+}
+
+/// What a renewal granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Renewal {
+    /// Seconds from now until the token expires.
+    pub granted: u64,
+    /// Whether the explicit max TTL shortened it.
+    pub capped: bool,
+}
+
+/// The result of using a limited-use token once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Use {
+    /// Uses are left after this one; the entry as it now stands.
+    Allowed(Arc<TokenEntry>),
+    /// This was the last use: the token no longer resolves; this request still proceeds
+    /// and the caller revokes the token when it is done.
+    Last(Arc<TokenEntry>),
+    /// No use left (a concurrent request took the last one).
+    Exhausted,
+}
+
 /// The token store of an unsealed vault.
 pub struct TokenStore {
     barrier: Arc<Barrier>,
     hash_key: DerivedKey,
     cache: RwLock<HashMap<String, Arc<TokenEntry>>>,
+    /// Serialises read-modify-write changes of entries (uses, renewals, revocation).
+    writes: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for TokenStore {
@@ -142,6 +233,7 @@ impl TokenStore {
             barrier,
             hash_key,
             cache: RwLock::new(HashMap::new()),
+            writes: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -156,10 +248,16 @@ impl TokenStore {
         crate::encoding::hex_lower(&mac.finalize().into_bytes())
     }
 
-    /// The storage key of `token`'s cubbyhole: a keyed hash in its own domain, so it is
-    /// neither the token nor its token-store id.
-    pub fn cubbyhole_key(&self, token: &ClientToken) -> String {
-        self.hash(b"cubbyhole:", token.expose())
+    /// The keyed hash that addresses `token`'s entry.
+    pub fn id_hash(&self, token: &ClientToken) -> String {
+        self.hash(b"id:", token.expose())
+    }
+
+    /// The storage key of a token's cubbyhole, from its id hash: a keyed hash in its own
+    /// domain, so it is neither the token nor its token-store key, and revocation (which
+    /// only knows id hashes) can find it.
+    pub fn cubbyhole_key(&self, id_hash: &str) -> String {
+        self.hash(b"cubbyhole:", id_hash)
     }
 
     /// Creates the root token (at init). 24 base62 characters ≈ 143 random bits.
@@ -177,6 +275,38 @@ impl TokenStore {
             num_uses: 0,
             orphan: true,
             renewable: false,
+            parent: None,
+            period: 0,
+            renewed_until_unix_nanos: None,
+            last_renewal_unix_nanos: None,
+            uses_exhausted: false,
+        };
+        self.store(&token, &entry).await?;
+        Ok((token, entry))
+    }
+
+    /// Creates a token from `spec`. The id is `hvs.` + 24 base62 characters; with a
+    /// parent, the token is indexed under it (revoked with it).
+    pub async fn create(&self, spec: NewToken) -> Result<(ClientToken, TokenEntry), TokenError> {
+        let token = ClientToken::from_generated(format!("hvs.{}", random_base62(24)?));
+        let now = OffsetDateTime::now_utc();
+        let entry = TokenEntry {
+            accessor: random_base62(24)?,
+            policies: spec.policies,
+            path: spec.path,
+            display_name: spec.display_name,
+            meta: spec.meta,
+            issued_at_unix_nanos: now.unix_timestamp_nanos(),
+            ttl: spec.ttl,
+            explicit_max_ttl: spec.explicit_max_ttl,
+            num_uses: spec.num_uses,
+            orphan: spec.parent.is_none(),
+            renewable: spec.renewable,
+            parent: spec.parent,
+            period: spec.period,
+            renewed_until_unix_nanos: None,
+            last_renewal_unix_nanos: None,
+            uses_exhausted: false,
         };
         self.store(&token, &entry).await?;
         Ok((token, entry))
@@ -186,18 +316,23 @@ impl TokenStore {
         let id_hash = self.hash(b"id:", token.expose());
         let accessor_hash = self.hash(b"accessor:", &entry.accessor);
         let body = serde_json::to_vec(entry).map_err(|_| TokenError::Corrupt)?;
-        self.barrier
-            .write_batch(vec![
-                BarrierOp::Put {
-                    key: format!("{ID_PREFIX}{id_hash}"),
-                    value: body,
-                },
-                BarrierOp::Put {
-                    key: format!("{ACCESSOR_PREFIX}{accessor_hash}"),
-                    value: id_hash.into_bytes(),
-                },
-            ])
-            .await?;
+        let mut ops = vec![
+            BarrierOp::Put {
+                key: format!("{ID_PREFIX}{id_hash}"),
+                value: body,
+            },
+            BarrierOp::Put {
+                key: format!("{ACCESSOR_PREFIX}{accessor_hash}"),
+                value: id_hash.clone().into_bytes(),
+            },
+        ];
+        if let Some(parent) = &entry.parent {
+            ops.push(BarrierOp::put(
+                format!("{PARENT_PREFIX}{parent}/{id_hash}"),
+                Vec::new(),
+            ));
+        }
+        self.barrier.write_batch(ops).await?;
         Ok(())
     }
 
@@ -206,31 +341,239 @@ impl TokenStore {
         &self,
         token: &ClientToken,
     ) -> Result<Option<Arc<TokenEntry>>, TokenError> {
-        let id_hash = self.hash(b"id:", token.expose());
-        let cached = self
-            .cache
-            .read()
-            .ok()
-            .and_then(|c| c.get(&id_hash).cloned());
-        let entry = match cached {
-            Some(entry) => entry,
-            None => {
-                let Some(raw) = self.barrier.get(&format!("{ID_PREFIX}{id_hash}")).await? else {
-                    return Ok(None);
-                };
-                let entry: TokenEntry =
-                    serde_json::from_slice(&raw).map_err(|_| TokenError::Corrupt)?;
-                let entry = Arc::new(entry);
-                if let Ok(mut cache) = self.cache.write() {
-                    cache.insert(id_hash, Arc::clone(&entry));
-                }
-                entry
-            }
+        Ok(self
+            .resolve_hash(&self.id_hash(token))
+            .await?
+            .map(|t| t.entry))
+    }
+
+    /// Finds the live entry stored under `id_hash`: `None` when unknown or expired, or
+    /// when an ancestor is gone or expired (a child dies with its parent, even before the
+    /// background revocation reaches it).
+    pub async fn resolve_hash(&self, id_hash: &str) -> Result<Option<StoredToken>, TokenError> {
+        let now = OffsetDateTime::now_utc();
+        let Some(entry) = self.load(id_hash).await? else {
+            return Ok(None);
         };
-        if entry.is_expired(OffsetDateTime::now_utc()) {
+        if entry.is_expired(now) || entry.uses_exhausted {
             return Ok(None);
         }
+        let mut parent = entry.parent.clone();
+        let mut depth = 0;
+        while let Some(p) = parent {
+            depth += 1;
+            match self.load(&p).await? {
+                Some(ancestor) if !ancestor.is_expired(now) && depth <= MAX_DEPTH => {
+                    parent = ancestor.parent.clone();
+                }
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(StoredToken {
+            id_hash: id_hash.to_string(),
+            entry,
+        }))
+    }
+
+    /// Finds the live token whose accessor is `accessor`.
+    pub async fn resolve_accessor(
+        &self,
+        accessor: &str,
+    ) -> Result<Option<StoredToken>, TokenError> {
+        let key = format!("{ACCESSOR_PREFIX}{}", self.hash(b"accessor:", accessor));
+        let Some(raw) = self.barrier.get(&key).await? else {
+            return Ok(None);
+        };
+        let id_hash = String::from_utf8(raw.to_vec()).map_err(|_| TokenError::Corrupt)?;
+        self.resolve_hash(&id_hash).await
+    }
+
+    /// Every accessor in the store (for `LIST auth/token/accessors`).
+    pub async fn accessors(&self) -> Result<Vec<String>, TokenError> {
+        let mut out = Vec::new();
+        for child in self.barrier.list(ID_PREFIX).await? {
+            if let Some(entry) = self.load(&child).await? {
+                out.push(entry.accessor.clone());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn load(&self, id_hash: &str) -> Result<Option<Arc<TokenEntry>>, TokenError> {
+        let cached = self.cache.read().ok().and_then(|c| c.get(id_hash).cloned());
+        if let Some(entry) = cached {
+            return Ok(Some(entry));
+        }
+        let Some(raw) = self.barrier.get(&format!("{ID_PREFIX}{id_hash}")).await? else {
+            return Ok(None);
+        };
+        let entry: TokenEntry = serde_json::from_slice(&raw).map_err(|_| TokenError::Corrupt)?;
+        let entry = Arc::new(entry);
+        if let Ok(mut cache) = self.cache.write() {
+            cache.insert(id_hash.to_string(), Arc::clone(&entry));
+        }
         Ok(Some(entry))
+    }
+
+    async fn save(&self, id_hash: &str, entry: TokenEntry) -> Result<Arc<TokenEntry>, TokenError> {
+        let body = serde_json::to_vec(&entry).map_err(|_| TokenError::Corrupt)?;
+        self.barrier
+            .put(&format!("{ID_PREFIX}{id_hash}"), &body)
+            .await?;
+        let entry = Arc::new(entry);
+        if let Ok(mut cache) = self.cache.write() {
+            cache.insert(id_hash.to_string(), Arc::clone(&entry));
+        }
+        Ok(entry)
+    }
+
+    /// Counts one use of a limited-use token (`num_uses` > 0). The last use marks the
+    /// entry exhausted, so no other request can resolve it; the caller finishes the
+    /// request that spent it (as Vault does) and then revokes the token.
+    pub async fn use_once(&self, id_hash: &str) -> Result<Use, TokenError> {
+        let _guard = self.writes.lock().await;
+        let Some(entry) = self.load(id_hash).await? else {
+            return Ok(Use::Exhausted);
+        };
+        if entry.uses_exhausted || entry.num_uses == 0 {
+            return Ok(Use::Exhausted);
+        }
+        let mut next = (*entry).clone();
+        next.num_uses -= 1;
+        if next.num_uses == 0 {
+            next.uses_exhausted = true;
+            Ok(Use::Last(self.save(id_hash, next).await?))
+        } else {
+            Ok(Use::Allowed(self.save(id_hash, next).await?))
+        }
+    }
+
+    /// Renews the token under `id_hash` by `increment` seconds from now (capped by its
+    /// explicit max TTL; periodic tokens always get their period). Returns the new entry
+    /// and the seconds granted, which the cap may have shortened.
+    pub async fn renew(
+        &self,
+        id_hash: &str,
+        increment: u64,
+    ) -> Result<Option<(Arc<TokenEntry>, Renewal)>, TokenError> {
+        let _guard = self.writes.lock().await;
+        let now = OffsetDateTime::now_utc();
+        let Some(entry) = self.load(id_hash).await? else {
+            return Ok(None);
+        };
+        if entry.is_expired(now) {
+            return Ok(None);
+        }
+        let wanted = if entry.period > 0 {
+            entry.period
+        } else {
+            increment
+        };
+        let mut until = now + secs(wanted);
+        let mut renewal = Renewal {
+            granted: wanted,
+            capped: false,
+        };
+        if let Some(max) = entry.max_expiry() {
+            if until > max {
+                until = max;
+                renewal = Renewal {
+                    granted: u64::try_from((max - now).whole_seconds().max(0)).unwrap_or(0),
+                    capped: true,
+                };
+            }
+        }
+        let mut next = (*entry).clone();
+        next.renewed_until_unix_nanos = Some(until.unix_timestamp_nanos());
+        next.last_renewal_unix_nanos = Some(now.unix_timestamp_nanos());
+        Ok(Some((self.save(id_hash, next).await?, renewal)))
+    }
+
+    /// Revokes the token under `id_hash` and all its descendants. Returns the id hashes
+    /// revoked (the caller deletes their cubbyholes). Unknown tokens revoke nothing.
+    pub async fn revoke_tree(&self, id_hash: &str) -> Result<Vec<String>, TokenError> {
+        let _guard = self.writes.lock().await;
+        self.revoke_tree_locked(id_hash).await
+    }
+
+    async fn revoke_tree_locked(&self, id_hash: &str) -> Result<Vec<String>, TokenError> {
+        // Depth first, children before parents: an interrupted revocation never leaves a
+        // child whose parent index entry is already gone.
+        let mut order = Vec::new();
+        let mut stack = vec![id_hash.to_string()];
+        while let Some(h) = stack.pop() {
+            for child in self.barrier.list(&format!("{PARENT_PREFIX}{h}/")).await? {
+                if !child.ends_with('/') {
+                    stack.push(child);
+                }
+            }
+            order.push(h);
+        }
+        let mut revoked = Vec::new();
+        for h in order.into_iter().rev() {
+            if self.delete_one(&h).await? {
+                revoked.push(h);
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Revokes only `id_hash`; its children become orphans.
+    pub async fn revoke_orphan(&self, id_hash: &str) -> Result<Vec<String>, TokenError> {
+        let _guard = self.writes.lock().await;
+        let children = self
+            .barrier
+            .list(&format!("{PARENT_PREFIX}{id_hash}/"))
+            .await?;
+        for child in children.iter().filter(|c| !c.ends_with('/')) {
+            if let Some(entry) = self.load(child).await? {
+                let mut next = (*entry).clone();
+                next.parent = None;
+                next.orphan = true;
+                self.save(child, next).await?;
+            }
+        }
+        let mut revoked = Vec::new();
+        if self.delete_one(id_hash).await? {
+            revoked.push(id_hash.to_string());
+        }
+        Ok(revoked)
+    }
+
+    /// Deletes one token's records (entry, accessor index, its place under its parent,
+    /// its own child index). `false` if it did not exist.
+    async fn delete_one(&self, id_hash: &str) -> Result<bool, TokenError> {
+        let entry = self.load(id_hash).await?;
+        if let Ok(mut cache) = self.cache.write() {
+            cache.remove(id_hash);
+        }
+        let Some(entry) = entry else {
+            return Ok(false);
+        };
+        let mut ops = vec![
+            BarrierOp::delete(format!("{ID_PREFIX}{id_hash}")),
+            BarrierOp::delete(format!(
+                "{ACCESSOR_PREFIX}{}",
+                self.hash(b"accessor:", &entry.accessor)
+            )),
+        ];
+        if let Some(parent) = &entry.parent {
+            ops.push(BarrierOp::delete(format!(
+                "{PARENT_PREFIX}{parent}/{id_hash}"
+            )));
+        }
+        for child in self
+            .barrier
+            .list(&format!("{PARENT_PREFIX}{id_hash}/"))
+            .await?
+        {
+            ops.push(BarrierOp::delete(format!(
+                "{PARENT_PREFIX}{id_hash}/{child}"
+            )));
+        }
+        self.barrier.write_batch(ops).await?;
+        Ok(true)
     }
 }
 
@@ -262,6 +605,11 @@ mod tests {
             num_uses: 0,
             orphan: true,
             renewable: false,
+            parent: None,
+            period: 0,
+            renewed_until_unix_nanos: None,
+            last_renewal_unix_nanos: None,
+            uses_exhausted: false,
         };
         assert!(e.expires_at().is_none());
         assert!(!e.is_expired(now + time::Duration::days(10_000)));

@@ -62,6 +62,9 @@ pub const KEYRING_PATH: &str = "core/keyring";
 /// The term number written in the header of the two records above (data terms start at 1).
 pub const RECORD_TERM: u32 = 0;
 
+/// Most deletes [`Barrier::delete_tree`] puts in one batch.
+pub const DELETE_CHUNK: usize = 256;
+
 /// Whether `key` (a key or a list folder) is one of the barrier/seal records.
 pub fn is_reserved(key: &str) -> bool {
     let seal_folder = SEAL_PREFIX.trim_end_matches('/');
@@ -486,6 +489,30 @@ impl Barrier {
         let mut children = self.backend.list(prefix).await?;
         children.retain(|child| !is_reserved(&format!("{prefix}{child}")));
         Ok(children)
+    }
+
+    /// Deletes every key under the folder `prefix`, depth first, in batches of at most
+    /// [`DELETE_CHUNK`] keys (a large tree is not deleted atomically).
+    pub async fn delete_tree(&self, prefix: &str) -> Result<(), BarrierError> {
+        let mut folders = vec![prefix.to_string()];
+        let mut batch: Vec<BarrierOp> = Vec::new();
+        while let Some(folder) = folders.pop() {
+            for child in self.list(&folder).await? {
+                let full = format!("{folder}{child}");
+                if child.ends_with('/') {
+                    folders.push(full);
+                } else {
+                    batch.push(BarrierOp::delete(full));
+                    if batch.len() >= DELETE_CHUNK {
+                        self.write_batch(std::mem::take(&mut batch)).await?;
+                    }
+                }
+            }
+        }
+        if !batch.is_empty() {
+            self.write_batch(batch).await?;
+        }
+        Ok(())
     }
 
     /// Encrypts every put under the active term and applies all operations atomically.

@@ -71,6 +71,18 @@ pub fn parse_seconds(text: &str) -> Result<u64, DurationError> {
     u64::try_from(nanos / 1_000_000_000).map_err(|_| err())
 }
 
+/// Seconds as a Go duration string (`0s`, `1m30s`, `720h0m0s`), as Vault renders them.
+pub fn go_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// A duration field: a JSON number of seconds or a duration string; `None` when absent,
 /// null or the empty string (the Go CLI sends `""` for flags it was not given).
 pub fn opt_duration(

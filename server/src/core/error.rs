@@ -36,6 +36,12 @@ pub enum CoreError {
     /// A `sys/` path that is not an endpoint.
     #[error("1 error occurred:\n\t* unsupported path\n\n")]
     UnsupportedPath,
+    /// `auth/token/lookup` (and friends) on an unknown or expired token.
+    #[error("bad token")]
+    BadToken,
+    /// Nothing at the path (404 with an empty `errors`).
+    #[error("not found")]
+    NotFound,
     /// Wrong verb for the path.
     #[error("unsupported operation")]
     MethodNotAllowed,
@@ -100,7 +106,8 @@ impl CoreError {
             | CoreError::Field(_)
             | CoreError::Invalid(_)
             | CoreError::WrongUnsealKey => ErrorKind::Invalid,
-            CoreError::PermissionDenied => ErrorKind::PermissionDenied,
+            CoreError::PermissionDenied | CoreError::BadToken => ErrorKind::PermissionDenied,
+            CoreError::NotFound => ErrorKind::NotFound,
             CoreError::NoHandler(_) | CoreError::UnsupportedPath => ErrorKind::NotFound,
             CoreError::MethodNotAllowed => ErrorKind::MethodNotAllowed,
             CoreError::Seal(e) => e.kind(),
@@ -116,7 +123,7 @@ impl CoreError {
     /// What the client reads in `errors`. Internal causes are not shown (they are logged).
     pub fn public_messages(&self) -> Vec<String> {
         match (self, self.kind()) {
-            (CoreError::MethodNotAllowed, _) => Vec::new(),
+            (CoreError::MethodNotAllowed | CoreError::NotFound, _) => Vec::new(),
             (CoreError::Engine(e), _) => e.public_messages(),
             (CoreError::Barrier(BarrierError::Sealed), _) => vec!["Vault is sealed".to_string()],
             (_, ErrorKind::Internal) => vec!["internal error".to_string()],

@@ -87,6 +87,66 @@ pub fn opt_string(data: &Map<String, Value>, name: &str) -> Result<Option<String
     }
 }
 
+/// A list of strings: a JSON array of strings, or one comma-separated string (Vault's
+/// `CommaStringSlice`); items are trimmed and empty items dropped. `None` when absent.
+pub fn opt_string_list(
+    data: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Vec<String>>, FieldError> {
+    let Some(value) = present(data, name) else {
+        return Ok(None);
+    };
+    let bad = || {
+        FieldError(format!(
+            "invalid value for {name:?}: expected a list of strings"
+        ))
+    };
+    let items: Vec<String> = match value {
+        Value::String(s) => s.split(',').map(str::to_string).collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err(bad()),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(bad()),
+    };
+    Ok(Some(
+        items
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    ))
+}
+
+/// A map of strings to strings (token `meta`). `None` when absent.
+pub fn opt_string_map(
+    data: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<std::collections::BTreeMap<String, String>>, FieldError> {
+    let Some(value) = present(data, name) else {
+        return Ok(None);
+    };
+    let bad = || {
+        FieldError(format!(
+            "invalid value for {name:?}: expected a map of strings"
+        ))
+    };
+    let Value::Object(map) = value else {
+        return Err(bad());
+    };
+    map.iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            _ => Err(bad()),
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
 /// A list of strings that must be empty: for features Strongroom does not offer
 /// (PGP-encrypted shares). A non-empty value is refused rather than silently ignored.
 pub fn require_empty(data: &Map<String, Value>, name: &str, what: &str) -> Result<(), FieldError> {

@@ -22,6 +22,8 @@ pub struct Caller<'a> {
     pub entry: Arc<TokenEntry>,
     /// The presented token itself (echoed only to its own holder).
     pub token: &'a crate::auth::ClientToken,
+    /// Its keyed id hash.
+    pub id_hash: String,
     /// The token's compiled ACL.
     pub acl: Acl,
 }
@@ -31,35 +33,94 @@ impl Core {
     pub async fn handle(&self, req: &LogicalRequest) -> Result<LogicalResponse, CoreError> {
         let unsealed = self.unsealed()?;
         let token = req.token.as_ref().ok_or(CoreError::PermissionDenied)?;
-        let entry = unsealed
+        let id_hash = unsealed.tokens.id_hash(token);
+        let stored = unsealed
             .tokens
-            .resolve(token)
+            .resolve_hash(&id_hash)
             .await?
             .ok_or(CoreError::PermissionDenied)?;
+        // Limited-use tokens spend one use before anything else.
+        let (entry, last_use) = if stored.entry.num_uses > 0 {
+            match unsealed.tokens.use_once(&id_hash).await? {
+                auth::Use::Exhausted => return Err(CoreError::PermissionDenied),
+                auth::Use::Allowed(entry) => (entry, false),
+                auth::Use::Last(entry) => (entry, true),
+            }
+        } else {
+            (stored.entry, false)
+        };
+        let result = self
+            .handle_as(&unsealed, req, token, id_hash.clone(), entry)
+            .await;
+        if last_use {
+            // The request that spent the last use is done: now the token goes.
+            let revoked = unsealed.tokens.revoke_tree(&id_hash).await?;
+            self.purge_cubbyholes(&unsealed, &revoked).await?;
+        }
+        result
+    }
+
+    async fn handle_as(
+        &self,
+        unsealed: &Unsealed,
+        req: &LogicalRequest,
+        token: &crate::auth::ClientToken,
+        id_hash: String,
+        entry: Arc<TokenEntry>,
+    ) -> Result<LogicalResponse, CoreError> {
         let route = router::resolve_fixed(&req.path)
             .or_else(|| unsealed.mounts.resolve(&req.path).map(Route::Mount));
         let acl = Acl::for_policies(&entry.policies);
-        let caller = Caller { entry, token, acl };
+        let caller = Caller {
+            entry,
+            token,
+            id_hash,
+            acl,
+        };
         // The CLI's preflight answers from the token's access, not from an ACL rule of its own.
         if let Some(Route::Sys(SysEndpoint::UiMounts(path))) = &route {
-            return system::ui_mounts::handle(&unsealed, path.as_deref(), req, &caller);
+            return system::ui_mounts::handle(unsealed, path.as_deref(), req, &caller);
         }
         let needs_sudo = route.as_ref().is_some_and(Route::needs_sudo);
         let authorized: Authorized = caller.acl.authorize(req.operation, &req.path, needs_sudo)?;
         match route {
             Some(Route::Sys(endpoint)) => {
-                system::handle(self, &unsealed, endpoint, req, authorized).await
+                system::handle(self, unsealed, endpoint, req, authorized).await
             }
             Some(Route::Token(endpoint)) => {
-                auth::token_endpoints::handle(endpoint, req, &caller, authorized)
+                let outcome =
+                    auth::token_endpoints::handle(unsealed, endpoint, req, &caller, authorized)
+                        .await?;
+                self.purge_cubbyholes(unsealed, &outcome.revoked).await?;
+                Ok(outcome.response)
             }
             Some(Route::Mount(mount)) => {
-                self.handle_mount(&unsealed, mount, req, &caller, authorized)
+                self.handle_mount(unsealed, mount, req, &caller, authorized)
                     .await
             }
             Some(Route::UnknownSys) => Err(CoreError::UnsupportedPath),
             None => Err(CoreError::NoHandler(req.path.clone())),
         }
+    }
+
+    /// Deletes the cubbyholes of revoked tokens (given by id hash).
+    async fn purge_cubbyholes(
+        &self,
+        unsealed: &Unsealed,
+        revoked: &[String],
+    ) -> Result<(), CoreError> {
+        if revoked.is_empty() {
+            return Ok(());
+        }
+        let Some(mount) = unsealed.mounts.resolve("cubbyhole/") else {
+            return Ok(());
+        };
+        let prefix = mount.entry.data_prefix();
+        for id_hash in revoked {
+            let key = unsealed.tokens.cubbyhole_key(id_hash);
+            self.barrier.delete_tree(&format!("{prefix}{key}/")).await?;
+        }
+        Ok(())
     }
 
     async fn handle_mount(
@@ -73,9 +134,10 @@ impl Core {
         let entry = &mount.entry;
         let base = self.barrier.view(&entry.data_prefix())?;
         let view = match entry.mount_type {
-            MountType::Cubbyhole => {
-                base.sub_view(&format!("{}/", unsealed.tokens.cubbyhole_key(caller.token)))?
-            }
+            MountType::Cubbyhole => base.sub_view(&format!(
+                "{}/",
+                unsealed.tokens.cubbyhole_key(&caller.id_hash)
+            ))?,
             MountType::Kv | MountType::System => base,
         };
         let ctx = MountContext {

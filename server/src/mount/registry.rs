@@ -5,13 +5,10 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::{MountEntry, MountError, MountPath};
-use crate::barrier::{Barrier, BarrierOp};
+use crate::barrier::Barrier;
 
 /// Barrier key of the persisted table.
 const TABLE_KEY: &str = "core/mounts";
-/// Deletes per storage batch when a mount's data is removed.
-const DELETE_CHUNK: usize = 256;
-
 /// A request path resolved to a mount.
 #[derive(Debug, Clone)]
 pub struct ResolvedMount {
@@ -180,25 +177,7 @@ async fn persist(barrier: &Barrier, entries: &[MountEntry]) -> Result<(), MountE
     Ok(())
 }
 
-/// Deletes every key under `prefix`, depth first, in bounded batches.
+/// Deletes every key under `prefix`.
 pub(crate) async fn delete_tree(barrier: &Barrier, prefix: &str) -> Result<(), MountError> {
-    let mut folders = vec![prefix.to_string()];
-    let mut batch: Vec<BarrierOp> = Vec::new();
-    while let Some(folder) = folders.pop() {
-        for child in barrier.list(&folder).await? {
-            let full = format!("{folder}{child}");
-            if child.ends_with('/') {
-                folders.push(full);
-            } else {
-                batch.push(BarrierOp::delete(full));
-                if batch.len() >= DELETE_CHUNK {
-                    barrier.write_batch(std::mem::take(&mut batch)).await?;
-                }
-            }
-        }
-    }
-    if !batch.is_empty() {
-        barrier.write_batch(batch).await?;
-    }
-    Ok(())
+    Ok(barrier.delete_tree(prefix).await?)
 }

@@ -37,8 +37,32 @@ pub enum SysEndpoint {
 /// An `auth/token/` endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenEndpoint {
+    /// `auth/token/create`.
+    Create,
+    /// `auth/token/create-orphan`.
+    CreateOrphan,
+    /// `auth/token/lookup`.
+    Lookup,
     /// `auth/token/lookup-self`.
     LookupSelf,
+    /// `auth/token/lookup-accessor`.
+    LookupAccessor,
+    /// `auth/token/renew`.
+    Renew,
+    /// `auth/token/renew-self`.
+    RenewSelf,
+    /// `auth/token/renew-accessor`.
+    RenewAccessor,
+    /// `auth/token/revoke`.
+    Revoke,
+    /// `auth/token/revoke-self`.
+    RevokeSelf,
+    /// `auth/token/revoke-orphan` (sudo).
+    RevokeOrphan,
+    /// `auth/token/revoke-accessor`.
+    RevokeAccessor,
+    /// `LIST auth/token/accessors` (sudo).
+    Accessors,
 }
 
 /// Where a request goes.
@@ -65,7 +89,7 @@ impl Route {
                     | SysEndpoint::RotateRootInit
                     | SysEndpoint::RotateRootUpdate
                     | SysEndpoint::RotateRootVerify
-            )
+            ) | Route::Token(TokenEndpoint::RevokeOrphan | TokenEndpoint::Accessors)
         )
     }
 }
@@ -83,7 +107,19 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         "sys/rotate/root/verify" => Route::Sys(SysEndpoint::RotateRootVerify),
         "sys/mounts" => Route::Sys(SysEndpoint::Mounts),
         "sys/internal/ui/mounts" => Route::Sys(SysEndpoint::UiMounts(None)),
+        "auth/token/create" => Route::Token(TokenEndpoint::Create),
+        "auth/token/create-orphan" => Route::Token(TokenEndpoint::CreateOrphan),
+        "auth/token/lookup" => Route::Token(TokenEndpoint::Lookup),
         "auth/token/lookup-self" => Route::Token(TokenEndpoint::LookupSelf),
+        "auth/token/lookup-accessor" => Route::Token(TokenEndpoint::LookupAccessor),
+        "auth/token/renew" => Route::Token(TokenEndpoint::Renew),
+        "auth/token/renew-self" => Route::Token(TokenEndpoint::RenewSelf),
+        "auth/token/renew-accessor" => Route::Token(TokenEndpoint::RenewAccessor),
+        "auth/token/revoke" => Route::Token(TokenEndpoint::Revoke),
+        "auth/token/revoke-self" => Route::Token(TokenEndpoint::RevokeSelf),
+        "auth/token/revoke-orphan" => Route::Token(TokenEndpoint::RevokeOrphan),
+        "auth/token/revoke-accessor" => Route::Token(TokenEndpoint::RevokeAccessor),
+        "auth/token/accessors" => Route::Token(TokenEndpoint::Accessors),
         p => {
             if let Some(rest) = p.strip_prefix("sys/internal/ui/mounts/") {
                 Route::Sys(SysEndpoint::UiMounts(Some(rest.to_string())))

@@ -141,20 +141,12 @@ pub fn rfc3339(nanos: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Seconds as a Go duration string (`0s`, `1m30s`, `720h0m0s`).
-pub fn go_duration(secs: u64) -> String {
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
-        format!("{h}h{m}m{s}s")
-    } else if m > 0 {
-        format!("{m}m{s}s")
-    } else {
-        format!("{s}s")
-    }
-}
+pub use crate::core::duration::go_duration;
 
 fn nanos_from_secs(secs: u64) -> i64 {
-    i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1_000_000_000)
+    i64::try_from(secs)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000_000)
 }
 
 /// When a version created at `created` is scheduled to read as deleted.
