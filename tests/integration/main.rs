@@ -16,6 +16,7 @@ mod kv_v1;
 mod kv_v2;
 mod lifecycle;
 mod mounts;
+mod policies;
 mod seal;
 mod tls;
 mod tokens;

@@ -61,8 +61,7 @@ pub fn decide(raw: &str) -> Result<PathDecision, ApiError> {
     if !is_clean(&decoded) {
         let cleaned = clean(&decoded);
         if cleaned != decoded {
-            let encoded =
-                percent_encoding::utf8_percent_encode(&cleaned, LOCATION_SET).to_string();
+            let encoded = percent_encoding::utf8_percent_encode(&cleaned, LOCATION_SET).to_string();
             return Ok(PathDecision::Redirect(encoded));
         }
     }
@@ -101,8 +100,24 @@ mod tests {
     #[test]
     fn is_clean_agrees_with_clean() {
         for p in [
-            "/", "//", "/a", "/a/", "/a//", "/a/b", "/a//b", "/./a", "/a/.", "/a/..", "/a/../",
-            "/..a/b.", "/v1/sys/health", "/v1/secret/data/x/", "a", "", "/a/./", "/.../",
+            "/",
+            "//",
+            "/a",
+            "/a/",
+            "/a//",
+            "/a/b",
+            "/a//b",
+            "/./a",
+            "/a/.",
+            "/a/..",
+            "/a/../",
+            "/..a/b.",
+            "/v1/sys/health",
+            "/v1/secret/data/x/",
+            "a",
+            "",
+            "/a/./",
+            "/.../",
         ] {
             assert_eq!(is_clean(p), p.starts_with('/') && clean(p) == p, "{p:?}");
         }

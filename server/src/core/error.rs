@@ -69,6 +69,9 @@ pub enum CoreError {
     /// Mount management.
     #[error(transparent)]
     Mount(#[from] MountError),
+    /// The policy store (boxed: the parse errors are large).
+    #[error(transparent)]
+    Policy(Box<crate::policy::store::PolicyStoreError>),
     /// A secrets engine.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -116,6 +119,7 @@ impl CoreError {
             CoreError::Storage(e) => e.kind(),
             CoreError::Mount(e) => e.kind(),
             CoreError::Engine(e) => e.kind(),
+            CoreError::Policy(e) => e.kind(),
             CoreError::PreflightDenied(_) => ErrorKind::PermissionDenied,
         }
     }

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use super::request::{LogicalRequest, LogicalResponse};
 use super::{Core, CoreError, Unsealed};
 use crate::auth::TokenEntry;
+use crate::core::request::Operation;
 use crate::engines::{self, EngineRequest, MountContext};
 use crate::mount::{MountType, ResolvedMount};
-use crate::policy::{Acl, Authorized};
+use crate::policy::{Acl, AclRequest, Authorized, Capability};
 use crate::router::{self, Route, SysEndpoint};
 use crate::{auth, system};
 
@@ -70,7 +71,7 @@ impl Core {
     ) -> Result<LogicalResponse, CoreError> {
         let route = router::resolve_fixed(&req.path)
             .or_else(|| unsealed.mounts.resolve(&req.path).map(Route::Mount));
-        let acl = Acl::for_policies(&entry.policies);
+        let acl = unsealed.policies.acl_for(&entry.policies);
         let caller = Caller {
             entry,
             token,
@@ -82,24 +83,50 @@ impl Core {
             return system::ui_mounts::handle(unsealed, path.as_deref(), req, &caller);
         }
         let needs_sudo = route.as_ref().is_some_and(Route::needs_sudo);
-        let authorized: Authorized = caller.acl.authorize(req.operation, &req.path, needs_sudo)?;
         match route {
+            Some(Route::Mount(mount)) => {
+                let ctx = self.mount_context(unsealed, &mount, &caller)?;
+                let engine_req = EngineRequest {
+                    operation: req.operation,
+                    path: &mount.rel,
+                    data: &req.data,
+                    ctx: &ctx,
+                };
+                let exists = if req.operation == Operation::Update {
+                    engine_exists(&mount, &engine_req).await?
+                } else {
+                    None
+                };
+                let authorized = authorize(&caller, req, exists, needs_sudo)?;
+                self.handle_mount(&mount, &engine_req, authorized).await
+            }
             Some(Route::Sys(endpoint)) => {
-                system::handle(self, unsealed, endpoint, req, authorized).await
+                let exists = match (&endpoint, req.operation) {
+                    (
+                        SysEndpoint::PolicyAcl(name) | SysEndpoint::PolicyLegacy(name),
+                        Operation::Update,
+                    ) => Some(unsealed.policies.exists(&name.trim().to_lowercase())),
+                    _ => None,
+                };
+                let authorized = authorize(&caller, req, exists, needs_sudo)?;
+                system::handle(self, unsealed, endpoint, req, &caller, authorized).await
             }
             Some(Route::Token(endpoint)) => {
+                let authorized = authorize(&caller, req, None, needs_sudo)?;
                 let outcome =
                     auth::token_endpoints::handle(unsealed, endpoint, req, &caller, authorized)
                         .await?;
                 self.purge_cubbyholes(unsealed, &outcome.revoked).await?;
                 Ok(outcome.response)
             }
-            Some(Route::Mount(mount)) => {
-                self.handle_mount(unsealed, mount, req, &caller, authorized)
-                    .await
+            Some(Route::UnknownSys) => {
+                authorize(&caller, req, None, needs_sudo)?;
+                Err(CoreError::UnsupportedPath)
             }
-            Some(Route::UnknownSys) => Err(CoreError::UnsupportedPath),
-            None => Err(CoreError::NoHandler(req.path.clone())),
+            None => {
+                authorize(&caller, req, None, needs_sudo)?;
+                Err(CoreError::NoHandler(req.path.clone()))
+            }
         }
     }
 
@@ -123,14 +150,14 @@ impl Core {
         Ok(())
     }
 
-    async fn handle_mount(
+    /// The storage view and limits a mount's engine works with; a cubbyhole request gets
+    /// the caller's own subtree.
+    fn mount_context(
         &self,
         unsealed: &Unsealed,
-        mount: ResolvedMount,
-        req: &LogicalRequest,
+        mount: &ResolvedMount,
         caller: &Caller<'_>,
-        _authorized: Authorized,
-    ) -> Result<LogicalResponse, CoreError> {
+    ) -> Result<MountContext, CoreError> {
         let entry = &mount.entry;
         let base = self.barrier.view(&entry.data_prefix())?;
         let view = match entry.mount_type {
@@ -140,31 +167,31 @@ impl Core {
             ))?,
             MountType::Kv | MountType::System => base,
         };
-        let ctx = MountContext {
+        Ok(MountContext {
             view,
             mount_path: entry.path.clone(),
             accessor: entry.accessor.clone(),
             default_lease_ttl: entry.effective_default_ttl(),
             max_lease_ttl: entry.effective_max_ttl(),
-        };
-        let engine_req = EngineRequest {
-            operation: req.operation,
-            path: &mount.rel,
-            data: &req.data,
-            ctx: &ctx,
-        };
+        })
+    }
+
+    async fn handle_mount(
+        &self,
+        mount: &ResolvedMount,
+        engine_req: &EngineRequest<'_>,
+        _authorized: Authorized,
+    ) -> Result<LogicalResponse, CoreError> {
+        let entry = &mount.entry;
         let resp = match entry.mount_type {
             MountType::Kv => match entry.kv_version() {
-                2 => engines::kv::v2::handle(&engine_req).await?,
+                2 => engines::kv::v2::handle(engine_req).await?,
                 _ => {
-                    engines::kv::v1::handle(
-                        &engine_req,
-                        engines::kv::v1::TtlReporting::MountDefault,
-                    )
-                    .await?
+                    engines::kv::v1::handle(engine_req, engines::kv::v1::TtlReporting::MountDefault)
+                        .await?
                 }
             },
-            MountType::Cubbyhole => engines::cubbyhole::handle(&engine_req).await?,
+            MountType::Cubbyhole => engines::cubbyhole::handle(engine_req).await?,
             MountType::System => return Err(CoreError::UnsupportedPath),
         };
         Ok(LogicalResponse {
@@ -177,4 +204,48 @@ impl Core {
             status: resp.status,
         })
     }
+}
+
+/// The engine's existence check for a write (create vs update).
+async fn engine_exists(
+    mount: &ResolvedMount,
+    engine_req: &EngineRequest<'_>,
+) -> Result<Option<bool>, CoreError> {
+    Ok(match mount.entry.mount_type {
+        MountType::Kv => match mount.entry.kv_version() {
+            2 => engines::kv::v2::exists(engine_req).await?,
+            _ => engines::kv::v1::exists(engine_req).await?,
+        },
+        MountType::Cubbyhole => engines::cubbyhole::exists(engine_req).await?,
+        MountType::System => None,
+    })
+}
+
+/// The capability an operation needs: a write is `create` when the existence check
+/// found nothing, `update` otherwise (also when the path has no existence check).
+fn needed(operation: Operation, exists: Option<bool>) -> Capability {
+    match operation {
+        Operation::Read => Capability::Read,
+        Operation::List => Capability::List,
+        Operation::Delete => Capability::Delete,
+        Operation::Patch => Capability::Patch,
+        Operation::Update if exists == Some(false) => Capability::Create,
+        Operation::Update => Capability::Update,
+    }
+}
+
+fn authorize(
+    caller: &Caller<'_>,
+    req: &LogicalRequest,
+    exists: Option<bool>,
+    needs_sudo: bool,
+) -> Result<Authorized, CoreError> {
+    let request = AclRequest {
+        path: &req.path,
+        needs: needed(req.operation, exists),
+        needs_sudo,
+        params: Some(&req.data),
+        wrap_ttl: None,
+    };
+    Ok(caller.acl.authorize(&request)?)
 }

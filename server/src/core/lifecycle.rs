@@ -15,6 +15,7 @@ use super::{ClusterInfo, Core, CoreError, CoreState, Unsealed, CLUSTER_KEY, VERS
 use crate::auth::{ClientToken, TokenStore};
 use crate::barrier::{Barrier, BarrierError, UnsealKey};
 use crate::mount::MountRegistry;
+use crate::policy::store::PolicyStore;
 use crate::seal::config::{Shape, SEAL_CONFIG_KEY};
 use crate::seal::{shamir, KeyShare, SealConfig, SealError, ShareOutcome, ShareProgress};
 
@@ -123,6 +124,9 @@ impl Core {
             serde_json::to_vec(&cluster).map_err(|e| CoreError::Invalid(e.to_string()))?;
         self.barrier.put(CLUSTER_KEY, &encoded).await?;
         MountRegistry::load(Arc::clone(&self.barrier)).await?;
+        PolicyStore::open(Arc::clone(&self.barrier))
+            .await
+            .map_err(|e| CoreError::Policy(Box::new(e)))?;
         let tokens = TokenStore::new(Arc::clone(&self.barrier))?;
         let (root_token, _) = tokens.create_root().await?;
         Ok(root_token)
@@ -189,6 +193,9 @@ impl Core {
         Ok(Unsealed {
             tokens: TokenStore::new(Arc::clone(&self.barrier))?,
             mounts: MountRegistry::load(Arc::clone(&self.barrier)).await?,
+            policies: PolicyStore::open(Arc::clone(&self.barrier))
+                .await
+                .map_err(|e| CoreError::Policy(Box::new(e)))?,
             cluster,
             seal_config: ArcSwap::from_pointee(config.clone()),
             active_since: OffsetDateTime::now_utc(),

@@ -65,6 +65,8 @@ pub struct Unsealed {
     pub tokens: TokenStore,
     /// The mount table.
     pub mounts: MountRegistry,
+    /// ACL policies and the compiled-ACL cache.
+    pub policies: crate::policy::store::PolicyStore,
     /// Cluster identity.
     pub cluster: ClusterInfo,
     /// The seal configuration in force (replaced by a rekey).

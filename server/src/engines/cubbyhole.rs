@@ -12,3 +12,8 @@ use super::{EngineError, EngineRequest, EngineResponse};
 pub async fn handle(req: &EngineRequest<'_>) -> Result<EngineResponse, EngineError> {
     v1::handle(req, TtlReporting::None).await
 }
+
+/// Existence check (as kv v1).
+pub async fn exists(req: &EngineRequest<'_>) -> Result<Option<bool>, EngineError> {
+    v1::exists(req).await
+}

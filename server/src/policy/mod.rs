@@ -1,13 +1,43 @@
-//! Authorisation: a token's policies → an ACL → an [`Authorized`] proof.
+//! Authorisation: policy text → compiled ACL → an [`Authorized`] proof.
 //!
-//! Sits between routing and the handlers: a handler behind the ACL takes an
-//! [`Authorized`], and the only way to build one is [`Acl::authorize`] (DESIGN.md §8
-//! rule 2). The two built-in policies are implemented here: `root` (everything,
-//! including sudo-protected paths) and `default` (what every token may do to itself).
-//! Named policies, HCL/JSON parsing and compiled path rules extend [`Acl`] without
-//! changing the proof type.
+//! Sits between routing and the handlers (DESIGN.md §3 step 4): a handler behind the ACL
+//! takes an [`Authorized`], and the only way to build one is [`Acl::authorize`]
+//! (DESIGN.md §8 rule 2). Everything but [`store`] is pure: no storage, no clock except
+//! the `expiration` check at compile time; an [`Acl`] is compiled once per policy set
+//! and cached.
+//!
+//! * [`capability`] — the closed set of capabilities and a bitset of them;
+//! * [`pattern`] — `path` patterns (exact, trailing `*`, `+` segments) and their
+//!   priority order;
+//! * [`parse`](mod@parse) — HCL / JSON / base64 policy text → [`Policy`];
+//! * [`rule`] — one path stanza: merging and parameter / wrapping constraints;
+//! * [`builtin`] — the `default` policy text (and `root`, which has none);
+//! * [`acl`] — the compiled ACL: resolution, `authorize`, capabilities-self;
+//! * [`store`] — stored named policies and the compiled-ACL cache (the one part that
+//!   touches storage).
+//!
+//! Vault's model, kept exactly: for a request path the single highest-priority matching
+//! pattern across all of a token's policies wins; the same pattern in several policies
+//! is unioned; lower-priority patterns are ignored; `deny` beats everything; `root`
+//! bypasses everything.
 
-use crate::core::request::Operation;
+pub mod acl;
+pub mod builtin;
+pub mod capability;
+mod error;
+pub mod parse;
+pub mod pattern;
+pub mod rule;
+pub mod store;
+
+pub use acl::{Acl, AclRequest, PathCapabilities};
+pub use builtin::{default_policy, DEFAULT_POLICY_HCL};
+pub use capability::{Capabilities, Capability};
+pub use error::PolicyError;
+pub use parse::{parse, Policy, PolicyName, PATH_KEYS};
+pub use pattern::PathPattern;
+pub use rule::{ParameterMap, PathRule};
+
 use crate::error::ErrorKind;
 
 /// Proof that a request passed the ACL. Not constructible outside this module.
@@ -32,95 +62,5 @@ impl Denied {
     /// Always 403.
     pub fn kind(&self) -> ErrorKind {
         ErrorKind::PermissionDenied
-    }
-}
-
-/// Exact paths the built-in `default` policy grants, with the operations it allows (it
-/// also grants everything under `cubbyhole/`).
-/// (Vault's default policy; paths of engines not present here simply never route.)
-const DEFAULT_POLICY: &[(&str, &[Operation])] = &[
-    ("auth/token/lookup-self", &[Operation::Read]),
-    ("auth/token/renew-self", &[Operation::Update]),
-    ("auth/token/revoke-self", &[Operation::Update]),
-    ("sys/capabilities-self", &[Operation::Update]),
-];
-
-/// A compiled access-control list for one set of policies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Acl {
-    /// The `root` policy: every operation on every path, with sudo.
-    Root,
-    /// Only the built-in `default` policy.
-    Default,
-}
-
-impl Acl {
-    /// Compiles the ACL of a token's policies.
-    pub fn for_policies(policies: &[String]) -> Acl {
-        if policies.iter().any(|p| p == "root") {
-            Acl::Root
-        } else {
-            Acl::Default
-        }
-    }
-
-    /// Checks one request. `needs_sudo` marks root-protected paths.
-    pub fn authorize(
-        &self,
-        operation: Operation,
-        path: &str,
-        needs_sudo: bool,
-    ) -> Result<Authorized, Denied> {
-        match self {
-            Acl::Root => Ok(Authorized { sudo: true }),
-            Acl::Default => {
-                if needs_sudo {
-                    return Err(Denied);
-                }
-                let exact = DEFAULT_POLICY
-                    .iter()
-                    .any(|(p, ops)| *p == path && ops.contains(&operation));
-                // `path "cubbyhole/*"`: every operation on the token's own cubbyhole.
-                let cubbyhole = path.starts_with("cubbyhole/") || path == "cubbyhole";
-                let allowed = exact || cubbyhole;
-                if allowed {
-                    Ok(Authorized { sudo: false })
-                } else {
-                    Err(Denied)
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn root_passes_everything_with_sudo() {
-        let acl = Acl::for_policies(&["default".into(), "root".into()]);
-        let auth = acl.authorize(Operation::Update, "sys/seal", true);
-        assert_eq!(auth.map(|a| a.has_sudo()), Ok(true));
-    }
-
-    #[test]
-    fn default_policy_is_narrow() {
-        let acl = Acl::for_policies(&["default".into()]);
-        assert!(acl
-            .authorize(Operation::Read, "auth/token/lookup-self", false)
-            .is_ok());
-        assert_eq!(
-            acl.authorize(Operation::Update, "auth/token/lookup-self", false),
-            Err(Denied)
-        );
-        assert_eq!(
-            acl.authorize(Operation::Update, "sys/seal", true),
-            Err(Denied)
-        );
-        assert_eq!(
-            acl.authorize(Operation::Read, "sys/key-status", false),
-            Err(Denied)
-        );
     }
 }

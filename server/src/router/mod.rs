@@ -32,6 +32,20 @@ pub enum SysEndpoint {
     MountTune(String),
     /// `sys/internal/ui/mounts[/<path>]`: the CLI's preflight; does its own access check.
     UiMounts(Option<String>),
+    /// `LIST sys/policies/acl`.
+    PoliciesAcl,
+    /// `sys/policies/acl/<name>`.
+    PolicyAcl(String),
+    /// `GET sys/policy` (legacy list).
+    PoliciesLegacy,
+    /// `sys/policy/<name>` (legacy).
+    PolicyLegacy(String),
+    /// `sys/capabilities-self`.
+    CapabilitiesSelf,
+    /// `sys/capabilities`.
+    Capabilities,
+    /// `sys/capabilities-accessor`.
+    CapabilitiesAccessor,
 }
 
 /// An `auth/token/` endpoint.
@@ -107,6 +121,11 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         "sys/rotate/root/verify" => Route::Sys(SysEndpoint::RotateRootVerify),
         "sys/mounts" => Route::Sys(SysEndpoint::Mounts),
         "sys/internal/ui/mounts" => Route::Sys(SysEndpoint::UiMounts(None)),
+        "sys/policies/acl" => Route::Sys(SysEndpoint::PoliciesAcl),
+        "sys/policy" => Route::Sys(SysEndpoint::PoliciesLegacy),
+        "sys/capabilities-self" => Route::Sys(SysEndpoint::CapabilitiesSelf),
+        "sys/capabilities" => Route::Sys(SysEndpoint::Capabilities),
+        "sys/capabilities-accessor" => Route::Sys(SysEndpoint::CapabilitiesAccessor),
         "auth/token/create" => Route::Token(TokenEndpoint::Create),
         "auth/token/create-orphan" => Route::Token(TokenEndpoint::CreateOrphan),
         "auth/token/lookup" => Route::Token(TokenEndpoint::Lookup),
@@ -123,6 +142,10 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         p => {
             if let Some(rest) = p.strip_prefix("sys/internal/ui/mounts/") {
                 Route::Sys(SysEndpoint::UiMounts(Some(rest.to_string())))
+            } else if let Some(name) = p.strip_prefix("sys/policies/acl/") {
+                Route::Sys(SysEndpoint::PolicyAcl(name.to_string()))
+            } else if let Some(name) = p.strip_prefix("sys/policy/") {
+                Route::Sys(SysEndpoint::PolicyLegacy(name.to_string()))
             } else if let Some(rest) = p.strip_prefix("sys/mounts/") {
                 match rest.strip_suffix("/tune") {
                     Some(mount) => Route::Sys(SysEndpoint::MountTune(mount.to_string())),

@@ -310,7 +310,10 @@ mod tests {
         gated.gates.lock().unwrap().push(gate_c);
         open_c.send(()).unwrap();
         cached.put("k", b"C".to_vec()).await.unwrap();
-        assert_eq!(cached.lock().lru.peek("k").cloned(), Some(Some(b"C".to_vec())));
+        assert_eq!(
+            cached.lock().lru.peek("k").cloned(),
+            Some(Some(b"C".to_vec()))
+        );
     }
 
     #[tokio::test]

@@ -4,15 +4,17 @@
 //! check [`Authorized::has_sudo`] again here, so a future ACL bug that forgot the sudo
 //! flag could not open them.
 
+mod capabilities;
 mod key_status;
 mod mounts;
+mod policies;
 mod rotate;
 pub mod rotate_root;
 mod seal;
 pub mod ui_mounts;
 
 use crate::core::request::{LogicalRequest, LogicalResponse};
-use crate::core::{Core, CoreError, Unsealed};
+use crate::core::{Caller, Core, CoreError, Unsealed};
 use crate::policy::Authorized;
 use crate::router::SysEndpoint;
 
@@ -22,8 +24,11 @@ pub async fn handle(
     unsealed: &Unsealed,
     endpoint: SysEndpoint,
     req: &LogicalRequest,
+    caller: &Caller<'_>,
     authorized: Authorized,
 ) -> Result<LogicalResponse, CoreError> {
+    use capabilities::Subject;
+    use policies::Family;
     match endpoint {
         SysEndpoint::Seal => seal::handle(core, req, require_sudo(authorized)?).await,
         SysEndpoint::KeyStatus => key_status::handle(core, req),
@@ -42,6 +47,21 @@ pub async fn handle(
         SysEndpoint::MountTune(path) => mounts::tune(unsealed, &path, req).await,
         // Answered before the ACL by the pipeline (it performs its own access check).
         SysEndpoint::UiMounts(path) => Err(CoreError::PreflightDenied(path.unwrap_or_default())),
+        SysEndpoint::PoliciesAcl => policies::list(unsealed, Family::Acl, req),
+        SysEndpoint::PoliciesLegacy => policies::list(unsealed, Family::Legacy, req),
+        SysEndpoint::PolicyAcl(name) => policies::one(unsealed, Family::Acl, &name, req).await,
+        SysEndpoint::PolicyLegacy(name) => {
+            policies::one(unsealed, Family::Legacy, &name, req).await
+        }
+        SysEndpoint::CapabilitiesSelf => {
+            capabilities::handle(unsealed, Subject::Caller, req, caller).await
+        }
+        SysEndpoint::Capabilities => {
+            capabilities::handle(unsealed, Subject::Token, req, caller).await
+        }
+        SysEndpoint::CapabilitiesAccessor => {
+            capabilities::handle(unsealed, Subject::Accessor, req, caller).await
+        }
     }
 }
 

@@ -13,10 +13,7 @@ use crate::mount::MountType;
 use crate::policy::Acl;
 
 fn may_see(acl: &Acl, mount_path: &str) -> bool {
-    match acl {
-        Acl::Root => true,
-        Acl::Default => mount_path == "cubbyhole/",
-    }
+    acl.has_mount_access(mount_path)
 }
 
 pub fn handle(

@@ -38,6 +38,15 @@ pub async fn handle(
     }
 }
 
+/// Existence check for the ACL's create-vs-update decision: whether the key exists.
+/// `None` for paths that have no item (folders).
+pub async fn exists(req: &EngineRequest<'_>) -> Result<Option<bool>, EngineError> {
+    if req.path.is_empty() || req.path.ends_with('/') {
+        return Ok(None);
+    }
+    Ok(Some(req.ctx.view.get(req.path).await?.is_some()))
+}
+
 fn require_key(path: &str) -> Result<(), EngineError> {
     if path.is_empty() || path.ends_with('/') {
         return Err(EngineError::Invalid(

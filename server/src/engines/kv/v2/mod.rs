@@ -48,6 +48,19 @@ pub async fn handle(req: &EngineRequest<'_>) -> Result<EngineResponse, EngineErr
     }
 }
 
+/// Existence check for the ACL's create-vs-update decision: a `data/`, `metadata/` or
+/// `subkeys/` key exists when its metadata does. `None` (no check: every write is an
+/// update) for the other paths.
+pub async fn exists(req: &EngineRequest<'_>) -> Result<Option<bool>, EngineError> {
+    let Some((head, rest)) = req.path.split_once('/') else {
+        return Ok(None);
+    };
+    if !matches!(head, "data" | "metadata") || rest.is_empty() || rest.ends_with('/') {
+        return Ok(None);
+    }
+    Ok(Some(store::load_meta(&req.ctx.view, rest).await?.is_some()))
+}
+
 /// A key name: non-empty, not a folder. (Segment rules are enforced by the view.)
 fn key(rest: &str) -> Result<&str, EngineError> {
     if rest.is_empty() || rest.ends_with('/') {
