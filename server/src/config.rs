@@ -11,6 +11,18 @@
 //! [storage]
 //! backend = "sqlite"
 //! path = "/var/lib/strongroom/strongroom.db"
+//!
+//! # [limits]                      # all optional
+//! # login_requests_per_second = 10  # per client IP on login paths; 0 = off
+//! # login_burst = 30
+//! # requests_per_second = 0         # global quota on every request; 0 = off
+//! # request_burst = 1000
+//!
+//! # [user_lockout]
+//! # threshold = 5
+//! # duration_secs = 900
+//! # counter_reset_secs = 900
+//! # disable = false
 //! ```
 //! Unknown keys are errors (a typo must not silently drop a security setting).
 
@@ -19,6 +31,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::credential::lockout::LockoutPolicy;
+use crate::limits::RateLimit;
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +92,29 @@ struct RawConfig {
     log_format: LogFormat,
     #[serde(default)]
     log_level: Option<String>,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    user_lockout: RawLockout,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    login_requests_per_second: Option<f64>,
+    login_burst: Option<u32>,
+    requests_per_second: Option<f64>,
+    request_burst: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLockout {
+    threshold: Option<u32>,
+    duration_secs: Option<u64>,
+    counter_reset_secs: Option<u64>,
+    #[serde(default)]
+    disable: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -153,6 +191,57 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter (tracing `EnvFilter` syntax), default `info`.
     pub log_level: String,
+    /// Rate limits.
+    pub limits: Limits,
+    /// User lockout after failed logins.
+    pub lockout: LockoutPolicy,
+}
+
+/// Rate limits (`[limits]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Per client IP on login paths (`None` = off).
+    pub login: Option<RateLimit>,
+    /// Global quota on every request (`None` = off).
+    pub global: Option<RateLimit>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            login: Some(DEFAULT_LOGIN_RATE),
+            global: None,
+        }
+    }
+}
+
+/// Default login rate per client IP: 10/s, bursts of 30.
+pub const DEFAULT_LOGIN_RATE: RateLimit = RateLimit {
+    per_second: 10.0,
+    burst: 30,
+};
+
+fn rate(
+    per_second: Option<f64>,
+    burst: Option<u32>,
+    default: Option<RateLimit>,
+    what: &str,
+) -> Result<Option<RateLimit>, ConfigError> {
+    match per_second {
+        None => Ok(default.map(|d| RateLimit {
+            burst: burst.unwrap_or(d.burst).max(1),
+            ..d
+        })),
+        Some(r) if !(r.is_finite() && r >= 0.0) => Err(ConfigError::Invalid(format!(
+            "[limits] {what} must be a non-negative number"
+        ))),
+        Some(r) if r > 0.0 => Ok(Some(RateLimit {
+            per_second: r,
+            burst: burst.unwrap_or_else(|| (r.ceil() as u32).max(1)).max(1),
+        })),
+        // 0 switches the limit off.
+        Some(_) => Ok(None),
+    }
 }
 
 /// Default body limit, as Vault's.
@@ -225,7 +314,40 @@ impl Config {
                 "[listener] max_request_size must be positive".into(),
             ));
         }
+        let limits = Limits {
+            login: rate(
+                raw.limits.login_requests_per_second,
+                raw.limits.login_burst,
+                Some(DEFAULT_LOGIN_RATE),
+                "login_requests_per_second",
+            )?,
+            global: rate(
+                raw.limits.requests_per_second,
+                raw.limits.request_burst,
+                None,
+                "requests_per_second",
+            )?,
+        };
+        let defaults = LockoutPolicy::default();
+        let lockout = LockoutPolicy {
+            threshold: raw
+                .user_lockout
+                .threshold
+                .unwrap_or(defaults.threshold)
+                .max(1),
+            duration: raw
+                .user_lockout
+                .duration_secs
+                .map_or(defaults.duration, Duration::from_secs),
+            counter_reset: raw
+                .user_lockout
+                .counter_reset_secs
+                .map_or(defaults.counter_reset, Duration::from_secs),
+            disabled: raw.user_lockout.disable,
+        };
         Ok(Config {
+            limits,
+            lockout,
             listener: ListenerConfig {
                 address,
                 tls,
@@ -260,6 +382,8 @@ impl Config {
             disable_mlock: true,
             log_format: LogFormat::Pretty,
             log_level: "info".to_string(),
+            limits: Limits::default(),
+            lockout: LockoutPolicy::default(),
         }
     }
 }
@@ -302,5 +426,35 @@ mod tests {
         assert!(matches!(Config::parse(text), Err(ConfigError::Invalid(_))));
         let text = format!("{BASE}[listener]\naddress = \"localhost\"\ntls_disable = true\n");
         assert!(matches!(Config::parse(&text), Err(ConfigError::Invalid(_))));
+    }
+
+    #[test]
+    fn limits_and_lockout() {
+        let listener = "[listener]\naddress = \"127.0.0.1:8200\"\ntls_disable = true\n";
+        let c = Config::parse(&format!("{BASE}{listener}")).unwrap();
+        assert_eq!(c.limits.login, Some(DEFAULT_LOGIN_RATE));
+        assert_eq!(c.limits.global, None);
+        assert_eq!(c.lockout, LockoutPolicy::default());
+        let c = Config::parse(&format!(
+            "{BASE}{listener}[limits]\nlogin_requests_per_second = 0\nrequests_per_second = 500\n\
+             [user_lockout]\nthreshold = 3\nduration_secs = 60\ndisable = true\n"
+        ))
+        .unwrap();
+        assert_eq!(c.limits.login, None);
+        assert_eq!(
+            c.limits.global,
+            Some(RateLimit {
+                per_second: 500.0,
+                burst: 500
+            })
+        );
+        assert_eq!(c.lockout.threshold, 3);
+        assert_eq!(c.lockout.duration, Duration::from_secs(60));
+        assert!(c.lockout.disabled);
+        assert!(Config::parse(&format!(
+            "{BASE}{listener}[limits]\nrequests_per_second = -1\n"
+        ))
+        .is_err());
+        assert!(Config::parse(&format!("{BASE}{listener}[limits]\nbogus = 1\n")).is_err());
     }
 }

@@ -17,11 +17,12 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
 use crate::api::{self, ApiLimits, ApiState};
 use crate::barrier::Barrier;
 use crate::config::{Config, StorageConfig, TlsMode};
-use crate::core::{Core, CoreError, InitOutput, UnsealInput};
+use crate::core::{Core, CoreError, CoreOptions, InitOutput, UnsealInput};
 use crate::mount::{MountConfig, MountEntry, MountPath, MountType};
 use crate::storage::{
     CachedBackend, InmemBackend, SharedBackend, SqliteBackend, SqliteOptions, StorageError,
@@ -56,6 +57,10 @@ pub enum ServerError {
         source: std::io::Error,
     },
 }
+
+/// The TCP peer of a request's connection (a request extension set by the accept loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
 
 /// A server that is accepting connections.
 #[derive(Debug)]
@@ -124,7 +129,11 @@ pub async fn start_with_backend(
         TlsMode::Disabled => None,
     };
     let barrier = Barrier::new(backend);
-    let core = Arc::new(Core::open(barrier).await?);
+    let options = CoreOptions {
+        lockout: config.lockout,
+        login_rate: config.limits.login,
+    };
+    let core = Arc::new(Core::open_with(barrier, options).await?);
     let limits = ApiLimits {
         max_request_size: config.listener.max_request_size,
         max_json_depth: config.listener.max_json_depth,
@@ -134,6 +143,10 @@ pub async fn start_with_backend(
     let app = api::router(ApiState {
         core: Arc::clone(&core),
         limits,
+        quota: config
+            .limits
+            .global
+            .map(|l| Arc::new(crate::limits::GlobalLimiter::new(l))),
     });
     let address = config.listener.address;
     let listener = TcpListener::bind(address)
@@ -145,6 +158,7 @@ pub async fn start_with_backend(
     let (shutdown, shutdown_rx) = watch::channel(false);
     let tls = tls_config.is_some();
     let acceptor = tls_config.map(tokio_rustls::TlsAcceptor::from);
+    tokio::spawn(tidy_loop(Arc::clone(&core), shutdown_rx.clone()));
     let task = tokio::spawn(accept_loop(listener, app, acceptor, shutdown_rx));
     tracing::info!(%addr, tls, "listening");
     Ok(RunningServer {
@@ -182,7 +196,12 @@ async fn accept_loop(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ClientAddr(peer));
+                req
+            },
+        ));
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
@@ -225,6 +244,26 @@ async fn accept_loop(
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections drained"),
         _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing remaining connections"),
+    }
+}
+
+/// How often expired tokens are reclaimed.
+const TIDY_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Reclaims expired tokens every [`TIDY_INTERVAL`] until shutdown.
+async fn tidy_loop(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(TIDY_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        match core.tidy_tokens().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tokens = n, "expired tokens revoked"),
+            Err(e) => tracing::warn!(error = %e, "token tidy failed"),
+        }
     }
 }
 

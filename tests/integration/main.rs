@@ -7,6 +7,7 @@
 mod harness;
 
 mod auth;
+mod auth_methods;
 mod bao_cli;
 mod binary;
 mod envelope;

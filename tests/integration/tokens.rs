@@ -518,3 +518,162 @@ async fn behaviour_23_use_limits_and_expiry() {
     }
     assert_eq!(ok, 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behaviour_24_token_roles() {
+    let s = TestServer::start().await;
+    let root = s.init_and_unseal(1, 1).await.root_token;
+    let a = s
+        .call("LIST", "/v1/auth/token/roles", None, Some(&root))
+        .await;
+    assert_eq!(a.status, 404);
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/roles/web",
+            Some(
+                json!({"allowed_policies": ["app"], "orphan": true, "token_period": "1h",
+                        "path_suffix": "v1x"}),
+            ),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let a = s
+        .call("GET", "/v1/auth/token/roles/web", None, Some(&root))
+        .await;
+    let d = &a.body["data"];
+    assert_eq!(d["name"], "web");
+    assert_eq!(d["allowed_policies"], json!(["app"]));
+    assert_eq!(d["allowed_policies_glob"], json!([]));
+    assert_eq!(d["disallowed_policies"], json!([]));
+    assert_eq!(d["orphan"], true);
+    assert_eq!(d["renewable"], true);
+    assert_eq!(d["path_suffix"], "v1x");
+    assert_eq!(d["token_period"], 3600);
+    assert_eq!(d["period"], 3600);
+    assert_eq!(d["token_type"], "default-service");
+    assert_eq!(d["allowed_entity_aliases"], Value::Null);
+    let a = s
+        .call("LIST", "/v1/auth/token/roles", None, Some(&root))
+        .await;
+    assert_eq!(a.body["data"]["keys"], json!(["web"]));
+
+    // create/web applies the role: orphan, period, path, allowed policies.
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/create/web",
+            Some(json!({})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["auth"]["policies"], json!(["app", "default"]));
+    assert_eq!(a.body["auth"]["orphan"], true);
+    assert_eq!(a.body["auth"]["lease_duration"], 3600);
+    let token = client_token(&a.body);
+    let a = s
+        .call("GET", "/v1/auth/token/lookup-self", None, Some(&token))
+        .await;
+    assert_eq!(a.body["data"]["path"], "auth/token/create/web/v1x");
+    assert_eq!(a.body["data"]["period"], 3600);
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/create/web",
+            Some(json!({"policies": ["admin"]})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.errors(),
+        vec!["token policies ([\"admin\" \"default\"]) must be subset of the role's allowed policies ([\"app\" \"default\"]) or glob policies ([])"]
+    );
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/create/nope",
+            Some(json!({})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.errors(), vec!["unknown role nope"]);
+    // role_name in the body of auth/token/create is ignored, with a warning.
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(json!({"role_name": "web"})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["auth"]["orphan"], false);
+    assert_eq!(
+        a.body["warnings"],
+        json!(["Endpoint ignored these unrecognized parameters: [role_name]"])
+    );
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/roles/bad",
+            Some(json!({"path_suffix": "-x"})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    let a = s
+        .call("DELETE", "/v1/auth/token/roles/web", None, Some(&root))
+        .await;
+    assert_eq!(a.status, 204);
+    let a = s
+        .call("GET", "/v1/auth/token/roles/web", None, Some(&root))
+        .await;
+    assert_eq!(a.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_tokens_are_tidied_with_their_cubbyholes() {
+    let s = TestServer::start().await;
+    let root = s.init_and_unseal(1, 1).await.root_token;
+    let body = create(&s, &root, json!({"policies": ["default"], "ttl": "1s"})).await;
+    let token = client_token(&body);
+    let accessor = body["auth"]["accessor"].as_str().unwrap().to_string();
+    let a = s
+        .call(
+            "POST",
+            "/v1/cubbyhole/k",
+            Some(json!({"v": "1"})),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let core = s.running().core().clone();
+    assert_eq!(core.tidy_tokens().await.unwrap(), 1);
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/lookup-accessor",
+            Some(json!({"accessor": accessor})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 400, "the entry is gone");
+    let mount = core
+        .unsealed()
+        .unwrap()
+        .mounts
+        .resolve("cubbyhole/")
+        .unwrap();
+    let left = core
+        .barrier()
+        .list(&mount.entry.data_prefix())
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(core.tidy_tokens().await.unwrap(), 0);
+}

@@ -9,6 +9,12 @@ pub enum ApiError {
     /// From the core.
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// The global request quota is spent.
+    #[error("rate limit quota exceeded")]
+    QuotaExceeded {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
     /// Body above the configured limit.
     #[error("http: request body too large")]
     BodyTooLarge,
@@ -70,6 +76,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => ErrorKind::MethodNotAllowed,
             ApiError::NamespaceNotFound => ErrorKind::NotFound,
             ApiError::Timeout => ErrorKind::Unavailable,
+            ApiError::QuotaExceeded { .. } => ErrorKind::TooManyRequests,
             ApiError::BodyRead
             | ApiError::BadJson(_)
             | ApiError::TooDeep(_)
@@ -79,6 +86,15 @@ impl ApiError {
             | ApiError::ListAndScan
             | ApiError::BadWrapTtl(_)
             | ApiError::WrappingUnsupported => ErrorKind::Invalid,
+        }
+    }
+
+    /// Seconds for `Retry-After`, for rate-limited requests.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::QuotaExceeded { retry_after }
+            | ApiError::Core(CoreError::RateLimited { retry_after }) => Some(*retry_after),
+            _ => None,
         }
     }
 

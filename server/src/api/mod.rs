@@ -70,6 +70,8 @@ pub struct ApiState {
     pub core: Arc<Core>,
     /// Limits.
     pub limits: ApiLimits,
+    /// The global request quota, when configured.
+    pub quota: Option<Arc<crate::limits::GlobalLimiter>>,
 }
 
 /// The axum router.
@@ -87,6 +89,11 @@ async fn entry(State(app): State<ApiState>, req: Request<Body>) -> Response {
     );
     let started = std::time::Instant::now();
     let result = async {
+        if let Some(quota) = &app.quota {
+            quota.check().map_err(|wait| ApiError::QuotaExceeded {
+                retry_after: crate::limits::retry_after_secs(wait),
+            })?;
+        }
         match tokio::time::timeout(app.limits.request_timeout, serve(&app, &request_id, req)).await
         {
             Ok(result) => result,
@@ -283,6 +290,10 @@ async fn serve(app: &ApiState, request_id: &str, req: Request<Body>) -> Result<R
         path,
         data,
         token: token_from(&parts.headers),
+        remote_addr: parts
+            .extensions
+            .get::<crate::server::ClientAddr>()
+            .map(|a| a.0.ip()),
     };
     let resp = core.handle(&logical).await?;
     Ok(response::envelope(request_id, resp))

@@ -26,12 +26,19 @@ pub fn empty(status: StatusCode) -> Response {
 
 /// `{"errors":[...]}` with the error's status.
 pub fn error(err: &ApiError) -> Response {
-    json(
+    let mut resp = json(
         err.kind().status(),
         &ErrorBody {
             errors: err.public_messages(),
         },
-    )
+    );
+    if let Some(secs) = err.retry_after() {
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(secs),
+        );
+    }
+    resp
 }
 
 /// The Vault envelope for a logical response; 204 when there is nothing to say.

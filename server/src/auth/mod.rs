@@ -6,6 +6,7 @@
 pub mod client_token;
 pub mod token;
 pub mod token_endpoints;
+pub mod token_roles;
 
 pub use client_token::ClientToken;
 pub use token::{NewToken, Renewal, StoredToken, TokenEntry, TokenError, TokenStore, Use};

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 
 use super::ClientToken;
 use crate::barrier::{Barrier, BarrierError, BarrierOp, DerivedKey, KeyPurpose};
+use crate::credential::token_fields::Cidr;
 use crate::error::ErrorKind;
 
 const ID_PREFIX: &str = "sys/token/id/";
@@ -92,6 +93,13 @@ pub struct TokenEntry {
     /// The last use has been spent: the token is dead and its revocation pending.
     #[serde(default)]
     pub uses_exhausted: bool,
+    /// Longest life from issue, seconds, set by the auth method's max TTL (0 = none):
+    /// renewals never go past it.
+    #[serde(default)]
+    pub max_ttl: u64,
+    /// Client addresses the token may be used from (empty = anywhere).
+    #[serde(default)]
+    pub bound_cidrs: Vec<Cidr>,
 }
 
 impl TokenEntry {
@@ -112,9 +120,13 @@ impl TokenEntry {
         (self.ttl > 0).then(|| self.issued_at() + secs(self.ttl))
     }
 
-    /// The hard limit set by `explicit_max_ttl`, if any.
+    /// The hard limit set by `explicit_max_ttl` or the method's max TTL, if any.
     pub fn max_expiry(&self) -> Option<OffsetDateTime> {
-        (self.explicit_max_ttl > 0).then(|| self.issued_at() + secs(self.explicit_max_ttl))
+        let limit = [self.explicit_max_ttl, self.max_ttl]
+            .into_iter()
+            .filter(|t| *t > 0)
+            .min()?;
+        Some(self.issued_at() + secs(limit))
     }
 
     /// Whether it is expired at `now`.
@@ -163,6 +175,10 @@ pub struct NewToken {
     pub renewable: bool,
     /// Keyed id hash of the parent; `None` = orphan.
     pub parent: Option<String>,
+    /// Renewal cap from issue, seconds (0 = none).
+    pub max_ttl: u64,
+    /// Client addresses allowed to use the token.
+    pub bound_cidrs: Vec<Cidr>,
 }
 
 /// A token's stored identity: the keyed hash of its id, and its entry.
@@ -280,6 +296,8 @@ impl TokenStore {
             renewed_until_unix_nanos: None,
             last_renewal_unix_nanos: None,
             uses_exhausted: false,
+            max_ttl: 0,
+            bound_cidrs: Vec::new(),
         };
         self.store(&token, &entry).await?;
         Ok((token, entry))
@@ -307,6 +325,8 @@ impl TokenStore {
             renewed_until_unix_nanos: None,
             last_renewal_unix_nanos: None,
             uses_exhausted: false,
+            max_ttl: spec.max_ttl,
+            bound_cidrs: spec.bound_cidrs,
         };
         self.store(&token, &entry).await?;
         Ok((token, entry))
@@ -519,6 +539,51 @@ impl TokenStore {
         Ok(revoked)
     }
 
+    /// Revokes every token created under `path_prefix` (`auth/userpass/`), with its
+    /// descendants: what disabling an auth method does. Returns the id hashes revoked.
+    pub async fn revoke_by_path_prefix(
+        &self,
+        path_prefix: &str,
+    ) -> Result<Vec<String>, TokenError> {
+        let _guard = self.writes.lock().await;
+        let mut revoked = Vec::new();
+        for id_hash in self.barrier.list(ID_PREFIX).await? {
+            if id_hash.ends_with('/') {
+                continue;
+            }
+            let matches = self
+                .load(&id_hash)
+                .await?
+                .is_some_and(|e| e.path.starts_with(path_prefix));
+            if matches {
+                revoked.extend(self.revoke_tree_locked(&id_hash).await?);
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Revokes every expired or used-up token (with its descendants). Expired tokens
+    /// are already refused at request time; this reclaims their storage. Returns the id
+    /// hashes revoked.
+    pub async fn tidy(&self) -> Result<Vec<String>, TokenError> {
+        let now = OffsetDateTime::now_utc();
+        let mut revoked = Vec::new();
+        for id_hash in self.barrier.list(ID_PREFIX).await? {
+            if id_hash.ends_with('/') || revoked.contains(&id_hash) {
+                continue;
+            }
+            let dead = self
+                .load(&id_hash)
+                .await?
+                .is_some_and(|e| e.is_expired(now) || e.uses_exhausted);
+            if dead {
+                let _guard = self.writes.lock().await;
+                revoked.extend(self.revoke_tree_locked(&id_hash).await?);
+            }
+        }
+        Ok(revoked)
+    }
+
     /// Revokes only `id_hash`; its children become orphans.
     pub async fn revoke_orphan(&self, id_hash: &str) -> Result<Vec<String>, TokenError> {
         let _guard = self.writes.lock().await;
@@ -610,6 +675,8 @@ mod tests {
             renewed_until_unix_nanos: None,
             last_renewal_unix_nanos: None,
             uses_exhausted: false,
+            max_ttl: 0,
+            bound_cidrs: Vec::new(),
         };
         assert!(e.expires_at().is_none());
         assert!(!e.is_expired(now + time::Duration::days(10_000)));

@@ -20,6 +20,7 @@ use crate::mount::SYSTEM_DEFAULT_TTL;
 use crate::policy::Authorized;
 use crate::router::TokenEndpoint;
 
+use super::token_roles::{self, TokenRole};
 use super::{ClientToken, NewToken, StoredToken, TokenEntry, TokenStore};
 
 /// The longest a token may live (the system max lease TTL).
@@ -53,14 +54,25 @@ pub async fn handle(
     authorized: Authorized,
 ) -> Result<TokenOutcome, CoreError> {
     let store = &unsealed.tokens;
+    let barrier = unsealed.mounts.barrier();
     let write = req.operation == Operation::Update;
     match endpoint {
         TokenEndpoint::LookupSelf if matches!(req.operation, Operation::Read) || write => {
             let data = lookup_data(&caller.entry, caller.token.expose(), now());
             Ok(with_warning(lookup_response(data)?, &req.data, &[]).into())
         }
-        TokenEndpoint::Create if write => create(store, req, caller, authorized, false).await,
-        TokenEndpoint::CreateOrphan if write => create(store, req, caller, authorized, true).await,
+        TokenEndpoint::Create if write => create(store, req, caller, authorized, false, None).await,
+        TokenEndpoint::CreateOrphan if write => {
+            create(store, req, caller, authorized, true, None).await
+        }
+        TokenEndpoint::CreateWithRole(name) if write => {
+            let role = token_roles::load(barrier, &name)
+                .await?
+                .ok_or_else(|| CoreError::Invalid(format!("unknown role {}", name.trim())))?;
+            create(store, req, caller, authorized, false, Some(role)).await
+        }
+        TokenEndpoint::Roles => Ok(token_roles::list(barrier, req).await?.into()),
+        TokenEndpoint::Role(name) => Ok(token_roles::one(barrier, &name, req).await?.into()),
         TokenEndpoint::Lookup if write || req.operation == Operation::Read => {
             let (token, stored) = named_or_caller(store, &req.data, caller)
                 .await?
@@ -265,7 +277,7 @@ pub fn lookup_data(entry: &TokenEntry, id: &str, now: OffsetDateTime) -> TokenLo
 }
 
 /// The `auth` block of a token response.
-fn auth_info(token: &str, entry: &TokenEntry, lease_duration: u64) -> AuthInfo {
+pub(crate) fn auth_info(token: &str, entry: &TokenEntry, lease_duration: u64) -> AuthInfo {
     let token_policies = entry.policies.clone();
     AuthInfo {
         client_token: token.to_string(),
@@ -332,6 +344,7 @@ async fn create(
     caller: &Caller<'_>,
     authorized: Authorized,
     orphan_endpoint: bool,
+    role: Option<TokenRole>,
 ) -> Result<TokenOutcome, CoreError> {
     let data = &req.data;
     let parent = &caller.entry;
@@ -369,21 +382,40 @@ async fn create(
             "root or sudo privileges required to create orphan token".to_string(),
         ));
     }
-    let period = duration_field(data, "period")?.unwrap_or(0);
-    if period > 0 && !privileged {
+    let asked_period = duration_field(data, "period")?.unwrap_or(0);
+    if asked_period > 0 && !privileged {
         return Err(CoreError::Invalid(
             "root or sudo privileges required to create periodic token".to_string(),
         ));
     }
-
-    // Policies: the requested ones (default: the parent's), sorted and deduplicated.
-    let requested = opt_string_list(data, "policies")?;
-    let mut policies: BTreeSet<String> = match &requested {
-        Some(list) => list.iter().map(|p| p.to_lowercase()).collect(),
-        None => parent.policies.iter().cloned().collect(),
+    // A role's period and orphan setting need no privilege: the role grants them.
+    let period = match role.as_ref().map(|r| r.token_period) {
+        Some(p) if p > 0 => p,
+        _ => asked_period,
     };
-    let no_default = opt_bool(data, "no_default_policy")?.unwrap_or(false);
-    if !parent.is_root() {
+
+    // Policies: the requested ones (default: the role's allowed ones, else the
+    // parent's), sorted and deduplicated.
+    let requested = opt_string_list(data, "policies")?;
+    let mut policies: BTreeSet<String> = match (&role, &requested) {
+        (Some(role), asked) => role.check_policies(asked.as_deref())?.into_iter().collect(),
+        (None, Some(list)) => list.iter().map(|p| p.to_lowercase()).collect(),
+        (None, None) => parent.policies.iter().cloned().collect(),
+    };
+    let role_restricts = role
+        .as_ref()
+        .is_some_and(|r| !r.allowed_policies.is_empty() || !r.allowed_policies_glob.is_empty());
+    if role
+        .as_ref()
+        .is_some_and(|r| r.check_policies(None).is_ok_and(|p| p.is_empty()))
+        && requested.is_none()
+    {
+        // A role without allowed policies: the parent's, as without a role.
+        policies = parent.policies.iter().cloned().collect();
+    }
+    let no_default = opt_bool(data, "no_default_policy")?.unwrap_or(false)
+        || role.as_ref().is_some_and(|r| r.token_no_default_policy);
+    if !parent.is_root() && !role_restricts {
         let allowed: BTreeSet<&str> = parent.policies.iter().map(String::as_str).collect();
         let outside = policies
             .iter()
@@ -410,7 +442,14 @@ async fn create(
     let is_root_token = policies.contains("root");
 
     // TTLs (wire reference §4.2, §10.2).
-    let explicit_max_ttl = duration_field(data, "explicit_max_ttl")?.unwrap_or(0);
+    let explicit_max_ttl = match (
+        duration_field(data, "explicit_max_ttl")?.unwrap_or(0),
+        role.as_ref().map_or(0, |r| r.token_explicit_max_ttl),
+    ) {
+        (0, r) => r,
+        (b, 0) => b,
+        (b, r) => b.min(r),
+    };
     let asked = match duration_field(data, "ttl")? {
         Some(t) => Some(t),
         None => duration_field(data, "lease")?,
@@ -435,17 +474,27 @@ async fn create(
     if explicit_max_ttl > 0 && (ttl == 0 || ttl > explicit_max_ttl) {
         ttl = explicit_max_ttl;
     }
-    let num_uses = opt_u64(data, "num_uses")?.unwrap_or(0);
-    let renewable = opt_bool(data, "renewable")?.unwrap_or(true) && ttl > 0;
+    let num_uses = match opt_u64(data, "num_uses")?.unwrap_or(0) {
+        0 => role.as_ref().map_or(0, |r| r.token_num_uses),
+        n => n,
+    };
+    let renewable = opt_bool(data, "renewable")?.unwrap_or(true)
+        && role.as_ref().is_none_or(|r| r.renewable)
+        && ttl > 0;
 
-    let orphan = orphan_endpoint || no_parent;
+    let orphan = orphan_endpoint || no_parent || role.as_ref().is_some_and(|r| r.orphan);
+    let path = match (&role, orphan_endpoint) {
+        (Some(role), _) => role.token_path(),
+        (None, true) => "auth/token/create-orphan".to_string(),
+        (None, false) => "auth/token/create".to_string(),
+    };
+    let bound_cidrs = role
+        .as_ref()
+        .map(|r| r.token_bound_cidrs.clone())
+        .unwrap_or_default();
     let spec = NewToken {
         policies: policies.into_iter().collect(),
-        path: if orphan_endpoint {
-            "auth/token/create-orphan".to_string()
-        } else {
-            "auth/token/create".to_string()
-        },
+        path,
         display_name: display_name(opt_string(data, "display_name")?),
         meta: opt_string_map(data, "meta")?.filter(|m| !m.is_empty()),
         ttl,
@@ -454,6 +503,8 @@ async fn create(
         num_uses,
         renewable,
         parent: (!orphan).then(|| store.id_hash(caller.token)),
+        max_ttl: 0,
+        bound_cidrs,
     };
     let (token, entry) = store.create(spec).await?;
     let response = LogicalResponse {

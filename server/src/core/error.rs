@@ -36,6 +36,12 @@ pub enum CoreError {
     /// A `sys/` path that is not an endpoint.
     #[error("1 error occurred:\n\t* unsupported path\n\n")]
     UnsupportedPath,
+    /// A rate limit refused the request (429 with `Retry-After`).
+    #[error("rate limit quota exceeded")]
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+    },
     /// `auth/token/lookup` (and friends) on an unknown or expired token.
     #[error("bad token")]
     BadToken,
@@ -111,6 +117,7 @@ impl CoreError {
             | CoreError::WrongUnsealKey => ErrorKind::Invalid,
             CoreError::PermissionDenied | CoreError::BadToken => ErrorKind::PermissionDenied,
             CoreError::NotFound => ErrorKind::NotFound,
+            CoreError::RateLimited { .. } => ErrorKind::TooManyRequests,
             CoreError::NoHandler(_) | CoreError::UnsupportedPath => ErrorKind::NotFound,
             CoreError::MethodNotAllowed => ErrorKind::MethodNotAllowed,
             CoreError::Seal(e) => e.kind(),

@@ -1,8 +1,9 @@
 //! The request pipeline behind the ACL.
 //!
-//! sealed? → resolve token → route (fixed routes, then the mount table) → authorise
-//! (proof) → handler or engine. Every step builds the next step's input; nothing is
-//! mutated and restored.
+//! sealed? → route (fixed routes, then the mount table) → an auth method's login path
+//! goes to `login.rs` without a token; everything else: resolve token (uses, CIDR
+//! binding) → authorise (proof) → handler, engine or auth method. Every step builds the
+//! next step's input; nothing is mutated and restored.
 
 use std::sync::Arc;
 
@@ -10,6 +11,8 @@ use super::request::{LogicalRequest, LogicalResponse};
 use super::{Core, CoreError, Unsealed};
 use crate::auth::TokenEntry;
 use crate::core::request::Operation;
+use crate::credential::token_fields::cidrs_allow;
+use crate::credential::{self, CredentialRequest, CredentialResponse};
 use crate::engines::{self, EngineRequest, MountContext};
 use crate::mount::{MountType, ResolvedMount};
 use crate::policy::{Acl, AclRequest, Authorized, Capability};
@@ -33,6 +36,14 @@ impl Core {
     /// Serves one logical request.
     pub async fn handle(&self, req: &LogicalRequest) -> Result<LogicalResponse, CoreError> {
         let unsealed = self.unsealed()?;
+        let route = router::resolve_fixed(&req.path)
+            .or_else(|| unsealed.mounts.resolve(&req.path).map(Route::Mount));
+        if let Some(Route::Mount(mount)) = &route {
+            if credential::is_login_path(mount.entry.mount_type, &mount.rel) {
+                // Logins are the one thing done without a token (any token is ignored).
+                return self.login(&unsealed, mount, req).await;
+            }
+        }
         let token = req.token.as_ref().ok_or(CoreError::PermissionDenied)?;
         let id_hash = unsealed.tokens.id_hash(token);
         let stored = unsealed
@@ -40,6 +51,9 @@ impl Core {
             .resolve_hash(&id_hash)
             .await?
             .ok_or(CoreError::PermissionDenied)?;
+        if !cidrs_allow(&stored.entry.bound_cidrs, req.remote_addr) {
+            return Err(CoreError::PermissionDenied);
+        }
         // Limited-use tokens spend one use before anything else.
         let (entry, last_use) = if stored.entry.num_uses > 0 {
             match unsealed.tokens.use_once(&id_hash).await? {
@@ -51,7 +65,7 @@ impl Core {
             (stored.entry, false)
         };
         let result = self
-            .handle_as(&unsealed, req, token, id_hash.clone(), entry)
+            .handle_as(&unsealed, req, route, token, id_hash.clone(), entry)
             .await;
         if last_use {
             // The request that spent the last use is done: now the token goes.
@@ -65,12 +79,11 @@ impl Core {
         &self,
         unsealed: &Unsealed,
         req: &LogicalRequest,
+        route: Option<Route>,
         token: &crate::auth::ClientToken,
         id_hash: String,
         entry: Arc<TokenEntry>,
     ) -> Result<LogicalResponse, CoreError> {
-        let route = router::resolve_fixed(&req.path)
-            .or_else(|| unsealed.mounts.resolve(&req.path).map(Route::Mount));
         let acl = unsealed.policies.acl_for(&entry.policies);
         let caller = Caller {
             entry,
@@ -84,8 +97,12 @@ impl Core {
         }
         let needs_sudo = route.as_ref().is_some_and(Route::needs_sudo);
         match route {
+            Some(Route::Mount(mount)) if mount.entry.mount_type.is_auth() => {
+                self.handle_auth_method(unsealed, &mount, req, &caller, needs_sudo)
+                    .await
+            }
             Some(Route::Mount(mount)) => {
-                let ctx = self.mount_context(unsealed, &mount, &caller)?;
+                let ctx = self.mount_context(unsealed, &mount, Some(&caller.id_hash))?;
                 let engine_req = EngineRequest {
                     operation: req.operation,
                     path: &mount.rel,
@@ -130,8 +147,58 @@ impl Core {
         }
     }
 
+    /// An auth method's management paths (users, roles), behind the ACL.
+    async fn handle_auth_method(
+        &self,
+        unsealed: &Unsealed,
+        mount: &ResolvedMount,
+        req: &LogicalRequest,
+        caller: &Caller<'_>,
+        needs_sudo: bool,
+    ) -> Result<LogicalResponse, CoreError> {
+        let kind = mount.entry.mount_type;
+        let ctx = self.mount_context(unsealed, mount, None)?;
+        let creq = CredentialRequest {
+            operation: req.operation,
+            path: &mount.rel,
+            data: &req.data,
+            ctx: &ctx,
+            remote_addr: req.remote_addr,
+        };
+        let exists = if req.operation == Operation::Update {
+            credential::exists(kind, &creq).await?
+        } else {
+            None
+        };
+        let _authorized = authorize(caller, req, exists, needs_sudo)?;
+        match credential::handle(kind, &creq).await? {
+            CredentialResponse::Engine(resp) => Ok(LogicalResponse {
+                data: resp.data,
+                warnings: resp.warnings,
+                auth: None,
+                duplicate_top_level: false,
+                lease_duration: resp.lease_duration,
+                mount_type: kind.as_str().to_string(),
+                status: resp.status,
+            }),
+            // Only login paths grant tokens, and those never reach this point.
+            CredentialResponse::Login(_) => Err(CoreError::UnsupportedPath),
+        }
+    }
+
+    /// Background tidy: revokes expired tokens and deletes their cubbyholes. A no-op
+    /// while sealed.
+    pub async fn tidy_tokens(&self) -> Result<usize, CoreError> {
+        let Ok(unsealed) = self.unsealed() else {
+            return Ok(0);
+        };
+        let revoked = unsealed.tokens.tidy().await?;
+        self.purge_cubbyholes(&unsealed, &revoked).await?;
+        Ok(revoked.len())
+    }
+
     /// Deletes the cubbyholes of revoked tokens (given by id hash).
-    async fn purge_cubbyholes(
+    pub(crate) async fn purge_cubbyholes(
         &self,
         unsealed: &Unsealed,
         revoked: &[String],
@@ -152,20 +219,21 @@ impl Core {
 
     /// The storage view and limits a mount's engine works with; a cubbyhole request gets
     /// the caller's own subtree.
-    fn mount_context(
+    pub(super) fn mount_context(
         &self,
         unsealed: &Unsealed,
         mount: &ResolvedMount,
-        caller: &Caller<'_>,
+        caller_id_hash: Option<&str>,
     ) -> Result<MountContext, CoreError> {
         let entry = &mount.entry;
         let base = self.barrier.view(&entry.data_prefix())?;
-        let view = match entry.mount_type {
-            MountType::Cubbyhole => base.sub_view(&format!(
-                "{}/",
-                unsealed.tokens.cubbyhole_key(&caller.id_hash)
-            ))?,
-            MountType::Kv | MountType::System => base,
+        let view = match (entry.mount_type, caller_id_hash) {
+            (MountType::Cubbyhole, Some(id_hash)) => {
+                base.sub_view(&format!("{}/", unsealed.tokens.cubbyhole_key(id_hash)))?
+            }
+            // A cubbyhole belongs to a token; without one there is nothing to address.
+            (MountType::Cubbyhole, None) => return Err(CoreError::PermissionDenied),
+            _ => base,
         };
         Ok(MountContext {
             view,
@@ -192,7 +260,9 @@ impl Core {
                 }
             },
             MountType::Cubbyhole => engines::cubbyhole::handle(engine_req).await?,
-            MountType::System => return Err(CoreError::UnsupportedPath),
+            MountType::System | MountType::Token | MountType::Userpass | MountType::Approle => {
+                return Err(CoreError::UnsupportedPath)
+            }
         };
         Ok(LogicalResponse {
             data: resp.data,
@@ -217,7 +287,7 @@ async fn engine_exists(
             _ => engines::kv::v1::exists(engine_req).await?,
         },
         MountType::Cubbyhole => engines::cubbyhole::exists(engine_req).await?,
-        MountType::System => None,
+        MountType::System | MountType::Token | MountType::Userpass | MountType::Approle => None,
     })
 }
 

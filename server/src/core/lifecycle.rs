@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use super::{ClusterInfo, Core, CoreError, CoreState, Unsealed, CLUSTER_KEY, VERSION};
 use crate::auth::{ClientToken, TokenStore};
 use crate::barrier::{Barrier, BarrierError, UnsealKey};
+use crate::credential::lockout::Lockout;
 use crate::mount::MountRegistry;
 use crate::policy::store::PolicyStore;
 use crate::seal::config::{Shape, SEAL_CONFIG_KEY};
@@ -196,6 +197,7 @@ impl Core {
             policies: PolicyStore::open(Arc::clone(&self.barrier))
                 .await
                 .map_err(|e| CoreError::Policy(Box::new(e)))?,
+            lockout: Lockout::new(self.options.lockout),
             cluster,
             seal_config: ArcSwap::from_pointee(config.clone()),
             active_since: OffsetDateTime::now_utc(),

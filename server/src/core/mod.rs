@@ -16,6 +16,7 @@ mod error;
 mod handle;
 pub use handle::Caller;
 mod lifecycle;
+mod login;
 mod rekey;
 
 use std::sync::Arc;
@@ -65,6 +66,8 @@ pub struct Unsealed {
     pub tokens: TokenStore,
     /// The mount table.
     pub mounts: MountRegistry,
+    /// Failed-login accounting (user lockout).
+    pub lockout: crate::credential::lockout::Lockout,
     /// ACL policies and the compiled-ACL cache.
     pub policies: crate::policy::store::PolicyStore,
     /// Cluster identity.
@@ -98,6 +101,17 @@ pub struct Core {
     barrier: Arc<Barrier>,
     state: ArcSwap<CoreState>,
     transitions: tokio::sync::Mutex<Transitions>,
+    options: CoreOptions,
+    login_limiter: Option<crate::limits::PerClientLimiter>,
+}
+
+/// Settings of the core that come from the server configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CoreOptions {
+    /// User lockout after failed logins.
+    pub lockout: crate::credential::lockout::LockoutPolicy,
+    /// Per-client-IP rate of login requests (`None` = unlimited).
+    pub login_rate: Option<crate::limits::RateLimit>,
 }
 
 impl std::fmt::Debug for Core {
@@ -110,6 +124,11 @@ impl Core {
     /// Opens the vault on a barrier: `Sealed` if a seal configuration is stored,
     /// `Uninitialized` otherwise. Never unseals by itself.
     pub async fn open(barrier: Arc<Barrier>) -> Result<Core, CoreError> {
+        Core::open_with(barrier, CoreOptions::default()).await
+    }
+
+    /// Opens the vault with explicit options.
+    pub async fn open_with(barrier: Arc<Barrier>, options: CoreOptions) -> Result<Core, CoreError> {
         let state = match lifecycle::load_seal_config(&barrier).await? {
             Some(config) => CoreState::Sealed(Arc::new(config)),
             None => CoreState::Uninitialized,
@@ -118,6 +137,8 @@ impl Core {
             barrier,
             state: ArcSwap::from_pointee(state),
             transitions: tokio::sync::Mutex::new(Transitions::default()),
+            options,
+            login_limiter: options.login_rate.map(crate::limits::PerClientLimiter::new),
         })
     }
 

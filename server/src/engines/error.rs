@@ -21,6 +21,13 @@ pub enum EngineError {
     /// Storage/encryption failure.
     #[error(transparent)]
     Barrier(#[from] BarrierError),
+    /// A login failed (unknown principal or wrong credential): 400 with this message,
+    /// and counted by the lockout tracker.
+    #[error("{0}")]
+    LoginFailed(&'static str),
+    /// Refused (e.g. a locked-out user): 403 `permission denied`.
+    #[error("permission denied")]
+    PermissionDenied,
     /// Stored data could not be decoded.
     #[error("stored entry is corrupt: {0}")]
     Corrupt(String),
@@ -31,7 +38,8 @@ impl EngineError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             EngineError::NotFound | EngineError::UnsupportedPath => ErrorKind::NotFound,
-            EngineError::Invalid(_) => ErrorKind::Invalid,
+            EngineError::Invalid(_) | EngineError::LoginFailed(_) => ErrorKind::Invalid,
+            EngineError::PermissionDenied => ErrorKind::PermissionDenied,
             EngineError::UnsupportedOperation => ErrorKind::MethodNotAllowed,
             EngineError::Barrier(e) => e.kind(),
             EngineError::Corrupt(_) => ErrorKind::Internal,

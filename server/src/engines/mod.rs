@@ -34,8 +34,7 @@ pub struct MountContext {
     pub max_lease_ttl: u64,
 }
 
-/// One request for an engine.
-#[derive(Debug)]
+/// One request for an engine. `Debug` shows field names only, never values.
 pub struct EngineRequest<'a> {
     /// What to do.
     pub operation: Operation,
@@ -45,6 +44,17 @@ pub struct EngineRequest<'a> {
     pub data: &'a Map<String, Value>,
     /// The mount.
     pub ctx: &'a MountContext,
+}
+
+impl std::fmt::Debug for EngineRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineRequest")
+            .field("operation", &self.operation)
+            .field("path", &self.path)
+            .field("data_keys", &crate::core::request::redacted_keys(self.data))
+            .field("mount", &self.ctx.mount_path)
+            .finish()
+    }
 }
 
 /// How the response is to be rendered.

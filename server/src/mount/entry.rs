@@ -20,6 +20,12 @@ pub enum MountType {
     Cubbyhole,
     /// The `sys/` endpoints (built in, listed only).
     System,
+    /// The token auth method (`auth/token/`, built in; its endpoints live in `auth`).
+    Token,
+    /// Username and password auth method.
+    Userpass,
+    /// AppRole auth method.
+    Approle,
 }
 
 impl MountType {
@@ -34,13 +40,34 @@ impl MountType {
         }
     }
 
+    /// Parses the `type` of `POST sys/auth/:path`.
+    pub fn parse_auth(raw: &str) -> Result<MountType, MountError> {
+        match raw {
+            "userpass" => Ok(MountType::Userpass),
+            "approle" => Ok(MountType::Approle),
+            "" => Err(MountError::MissingType),
+            other => Err(MountError::UnknownType(other.to_string())),
+        }
+    }
+
     /// Vault's name.
     pub fn as_str(self) -> &'static str {
         match self {
             MountType::Kv => "kv",
             MountType::Cubbyhole => "cubbyhole",
             MountType::System => "system",
+            MountType::Token => "token",
+            MountType::Userpass => "userpass",
+            MountType::Approle => "approle",
         }
+    }
+
+    /// Whether this is an auth method (mounted under `auth/`, listed by `sys/auth`).
+    pub fn is_auth(self) -> bool {
+        matches!(
+            self,
+            MountType::Token | MountType::Userpass | MountType::Approle
+        )
     }
 }
 
@@ -97,7 +124,8 @@ impl MountEntry {
             mount_type,
             description,
             accessor: format!(
-                "{}_{}",
+                "{}{}_{}",
+                if mount_type.is_auth() { "auth_" } else { "" },
                 mount_type.as_str(),
                 &uuid.simple().to_string()[..8]
             ),
@@ -126,12 +154,28 @@ impl MountEntry {
             MountConfig::default(),
             None,
         );
-        vec![cubbyhole, system]
+        let token = MountEntry::new(
+            &MountPath::builtin("auth/token/"),
+            MountType::Token,
+            "token based credentials".to_string(),
+            MountConfig::default(),
+            None,
+        );
+        vec![cubbyhole, system, token]
     }
 
-    /// The barrier prefix of this mount's data.
+    /// The barrier prefix of this mount's data (`auth/<uuid>/` for auth methods).
     pub fn data_prefix(&self) -> String {
-        format!("logical/{}/", self.uuid)
+        if self.mount_type.is_auth() {
+            format!("auth/{}/", self.uuid)
+        } else {
+            format!("logical/{}/", self.uuid)
+        }
+    }
+
+    /// For auth methods: the path without `auth/` (`userpass/`), as `sys/auth` shows it.
+    pub fn auth_path(&self) -> &str {
+        self.path.strip_prefix("auth/").unwrap_or(&self.path)
     }
 
     /// KV version (1 unless options say 2).
@@ -165,7 +209,10 @@ impl MountEntry {
 
     /// Whether operators may disable or move it.
     pub fn is_builtin(&self) -> bool {
-        matches!(self.mount_type, MountType::Cubbyhole | MountType::System)
+        matches!(
+            self.mount_type,
+            MountType::Cubbyhole | MountType::System | MountType::Token
+        )
     }
 
     /// The wire shape of `sys/mounts` entries.
@@ -189,6 +236,21 @@ impl MountEntry {
             "type": self.mount_type.as_str(),
             "uuid": self.uuid,
         })
+    }
+
+    /// The wire shape of `sys/auth` entries: the mount shape plus
+    /// `config.token_type`, and `options` `{}` for methods (`null` for token).
+    pub fn to_auth_wire(&self) -> Value {
+        let mut wire = self.to_wire();
+        if let Some(config) = wire.get_mut("config").and_then(Value::as_object_mut) {
+            config.insert("token_type".into(), json!("default-service"));
+        }
+        if self.mount_type != MountType::Token && self.options.is_none() {
+            if let Some(obj) = wire.as_object_mut() {
+                obj.insert("options".into(), json!({}));
+            }
+        }
+        wire
     }
 }
 

@@ -31,6 +31,12 @@ impl MountPath {
         Ok(MountPath(format!("{trimmed}/")))
     }
 
+    /// An auth method's path: `userpass` → `auth/userpass/`.
+    pub fn auth(raw: &str) -> Result<MountPath, MountError> {
+        let inner = MountPath::parse(raw)?;
+        Ok(MountPath(format!("auth/{}", inner.0)))
+    }
+
     /// A built-in mount's path (no reservation check).
     pub(crate) fn builtin(path: &str) -> MountPath {
         MountPath(path.to_string())

@@ -32,6 +32,21 @@ pub enum SysEndpoint {
     MountTune(String),
     /// `sys/internal/ui/mounts[/<path>]`: the CLI's preflight; does its own access check.
     UiMounts(Option<String>),
+    /// `GET sys/auth`.
+    Auths,
+    /// `sys/auth/<path>` (read, enable, disable); sudo.
+    Auth(String),
+    /// `sys/auth/<path>/tune`; sudo.
+    AuthTune(String),
+    /// `GET sys/locked-users`; sudo.
+    LockedUsers,
+    /// `POST sys/locked-users/<accessor>/unlock/<alias>`; sudo.
+    UnlockUser {
+        /// The auth mount's accessor.
+        accessor: String,
+        /// The locked alias (user name, role id).
+        alias: String,
+    },
     /// `LIST sys/policies/acl`.
     PoliciesAcl,
     /// `sys/policies/acl/<name>`.
@@ -49,8 +64,14 @@ pub enum SysEndpoint {
 }
 
 /// An `auth/token/` endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenEndpoint {
+    /// `auth/token/create/<role>`.
+    CreateWithRole(String),
+    /// `LIST auth/token/roles`.
+    Roles,
+    /// `auth/token/roles/<name>`.
+    Role(String),
     /// `auth/token/create`.
     Create,
     /// `auth/token/create-orphan`.
@@ -103,6 +124,10 @@ impl Route {
                     | SysEndpoint::RotateRootInit
                     | SysEndpoint::RotateRootUpdate
                     | SysEndpoint::RotateRootVerify
+                    | SysEndpoint::Auth(_)
+                    | SysEndpoint::AuthTune(_)
+                    | SysEndpoint::LockedUsers
+                    | SysEndpoint::UnlockUser { .. }
             ) | Route::Token(TokenEndpoint::RevokeOrphan | TokenEndpoint::Accessors)
         )
     }
@@ -121,6 +146,8 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         "sys/rotate/root/verify" => Route::Sys(SysEndpoint::RotateRootVerify),
         "sys/mounts" => Route::Sys(SysEndpoint::Mounts),
         "sys/internal/ui/mounts" => Route::Sys(SysEndpoint::UiMounts(None)),
+        "sys/auth" => Route::Sys(SysEndpoint::Auths),
+        "sys/locked-users" => Route::Sys(SysEndpoint::LockedUsers),
         "sys/policies/acl" => Route::Sys(SysEndpoint::PoliciesAcl),
         "sys/policy" => Route::Sys(SysEndpoint::PoliciesLegacy),
         "sys/capabilities-self" => Route::Sys(SysEndpoint::CapabilitiesSelf),
@@ -142,6 +169,25 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         p => {
             if let Some(rest) = p.strip_prefix("sys/internal/ui/mounts/") {
                 Route::Sys(SysEndpoint::UiMounts(Some(rest.to_string())))
+            } else if let Some(role) = p.strip_prefix("auth/token/create/") {
+                Route::Token(TokenEndpoint::CreateWithRole(role.to_string()))
+            } else if p == "auth/token/roles" {
+                Route::Token(TokenEndpoint::Roles)
+            } else if let Some(role) = p.strip_prefix("auth/token/roles/") {
+                Route::Token(TokenEndpoint::Role(role.to_string()))
+            } else if let Some(rest) = p.strip_prefix("sys/auth/") {
+                match rest.strip_suffix("/tune") {
+                    Some(mount) => Route::Sys(SysEndpoint::AuthTune(mount.to_string())),
+                    None => Route::Sys(SysEndpoint::Auth(rest.to_string())),
+                }
+            } else if let Some((accessor, alias)) = p
+                .strip_prefix("sys/locked-users/")
+                .and_then(|rest| rest.split_once("/unlock/"))
+            {
+                Route::Sys(SysEndpoint::UnlockUser {
+                    accessor: accessor.to_string(),
+                    alias: alias.to_string(),
+                })
             } else if let Some(name) = p.strip_prefix("sys/policies/acl/") {
                 Route::Sys(SysEndpoint::PolicyAcl(name.to_string()))
             } else if let Some(name) = p.strip_prefix("sys/policy/") {

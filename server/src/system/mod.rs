@@ -4,8 +4,10 @@
 //! check [`Authorized::has_sudo`] again here, so a future ACL bug that forgot the sudo
 //! flag could not open them.
 
+mod auth_mounts;
 mod capabilities;
 mod key_status;
+mod locked_users;
 mod mounts;
 mod policies;
 mod rotate;
@@ -47,6 +49,23 @@ pub async fn handle(
         SysEndpoint::MountTune(path) => mounts::tune(unsealed, &path, req).await,
         // Answered before the ACL by the pipeline (it performs its own access check).
         SysEndpoint::UiMounts(path) => Err(CoreError::PreflightDenied(path.unwrap_or_default())),
+        SysEndpoint::Auths => auth_mounts::list(unsealed, req),
+        SysEndpoint::Auth(path) => {
+            require_sudo(authorized)?;
+            auth_mounts::one(core, unsealed, &path, req).await
+        }
+        SysEndpoint::AuthTune(path) => {
+            require_sudo(authorized)?;
+            auth_mounts::tune(unsealed, &path, req).await
+        }
+        SysEndpoint::LockedUsers => {
+            require_sudo(authorized)?;
+            locked_users::list(unsealed, req)
+        }
+        SysEndpoint::UnlockUser { accessor, alias } => {
+            require_sudo(authorized)?;
+            locked_users::unlock(unsealed, &accessor, &alias, req)
+        }
         SysEndpoint::PoliciesAcl => policies::list(unsealed, Family::Acl, req),
         SysEndpoint::PoliciesLegacy => policies::list(unsealed, Family::Legacy, req),
         SysEndpoint::PolicyAcl(name) => policies::one(unsealed, Family::Acl, &name, req).await,

@@ -11,7 +11,7 @@ use crate::core::{CoreError, Unsealed};
 use crate::mount::{MountConfig, MountEntry, MountError, MountPath, MountType};
 
 /// Fields `POST sys/mounts/:path` accepts.
-const ENABLE_FIELDS: &[&str] = &[
+pub(super) const ENABLE_FIELDS: &[&str] = &[
     "type",
     "description",
     "config",
@@ -43,6 +43,7 @@ pub(super) fn list(
         .mounts
         .list()
         .iter()
+        .filter(|e| !e.mount_type.is_auth())
         .map(|e| (e.path.clone(), e.to_wire()))
         .collect();
     let mut resp = LogicalResponse::with_data(Value::Object(map));
@@ -56,6 +57,10 @@ pub(super) async fn mount(
     req: &LogicalRequest,
 ) -> Result<LogicalResponse, CoreError> {
     let path = MountPath::parse(raw_path)?;
+    if path.as_str().starts_with("auth/") {
+        // Auth methods are managed through sys/auth.
+        return Err(MountError::NoMount(path.as_str().to_string()).into());
+    }
     match req.operation {
         Operation::Read => {
             let entry = unsealed
@@ -91,7 +96,9 @@ fn sub_map<'a>(
 }
 
 /// `options` as a string map; only `version` means something (to kv).
-fn parse_options(data: &Map<String, Value>) -> Result<Option<BTreeMap<String, String>>, CoreError> {
+pub(super) fn parse_options(
+    data: &Map<String, Value>,
+) -> Result<Option<BTreeMap<String, String>>, CoreError> {
     let Some(opts) = sub_map(data, "options")? else {
         return Ok(None);
     };
@@ -141,24 +148,14 @@ fn check_ttls(config: &MountConfig) -> Result<(), CoreError> {
     Ok(())
 }
 
-async fn enable(
-    unsealed: &Unsealed,
-    path: &MountPath,
-    req: &LogicalRequest,
-) -> Result<LogicalResponse, CoreError> {
-    path.check_not_reserved()?;
-    let raw_type = opt_string(&req.data, "type")?.unwrap_or_default();
-    let (mount_type, implied_version) = MountType::parse_user(&raw_type)?;
-    let mut options = parse_options(&req.data)?;
-    if let Some(version) = implied_version {
-        options
-            .get_or_insert_with(BTreeMap::new)
-            .insert("version".into(), version.into());
-    }
-    check_kv_version(&options)?;
+/// `config{default_lease_ttl, max_lease_ttl, force_no_cache}` of an enable request, with
+/// a warning naming settings this server does not have. TTL order is checked.
+pub(super) fn parse_config(
+    data: &Map<String, Value>,
+) -> Result<(MountConfig, Vec<String>), CoreError> {
     let mut config = MountConfig::default();
     let mut warnings = Vec::new();
-    if let Some(cfg) = sub_map(&req.data, "config")? {
+    if let Some(cfg) = sub_map(data, "config")? {
         config.default_lease_ttl = ttl_field(cfg, "default_lease_ttl")?.unwrap_or(0);
         config.max_lease_ttl = ttl_field(cfg, "max_lease_ttl")?.unwrap_or(0);
         config.force_no_cache = opt_bool(cfg, "force_no_cache")?.unwrap_or(false);
@@ -181,6 +178,25 @@ async fn enable(
         }
     }
     check_ttls(&config)?;
+    Ok((config, warnings))
+}
+
+async fn enable(
+    unsealed: &Unsealed,
+    path: &MountPath,
+    req: &LogicalRequest,
+) -> Result<LogicalResponse, CoreError> {
+    path.check_not_reserved()?;
+    let raw_type = opt_string(&req.data, "type")?.unwrap_or_default();
+    let (mount_type, implied_version) = MountType::parse_user(&raw_type)?;
+    let mut options = parse_options(&req.data)?;
+    if let Some(version) = implied_version {
+        options
+            .get_or_insert_with(BTreeMap::new)
+            .insert("version".into(), version.into());
+    }
+    check_kv_version(&options)?;
+    let (config, warnings) = parse_config(&req.data)?;
     let description = opt_string(&req.data, "description")?.unwrap_or_default();
     let mut entry = MountEntry::new(path, mount_type, description, config, options);
     entry.local = opt_bool(&req.data, "local")?.unwrap_or(false);
@@ -211,6 +227,19 @@ pub(super) async fn tune(
     req: &LogicalRequest,
 ) -> Result<LogicalResponse, CoreError> {
     let path = MountPath::parse(raw_path)?;
+    if path.as_str().starts_with("auth/") {
+        return Err(MountError::NoMount(path.as_str().to_string()).into());
+    }
+    tune_at(unsealed, &path, req).await
+}
+
+/// Tune of the mount at `path` (secrets engines and, through `sys/auth`, auth methods).
+pub(super) async fn tune_at(
+    unsealed: &Unsealed,
+    path: &MountPath,
+    req: &LogicalRequest,
+) -> Result<LogicalResponse, CoreError> {
+    let path = path.clone();
     match req.operation {
         Operation::Read => {
             let entry = unsealed
@@ -225,6 +254,9 @@ pub(super) async fn tune(
             });
             if let (Some(opts), Some(obj)) = (&entry.options, data.as_object_mut()) {
                 obj.insert("options".into(), json!(opts));
+            }
+            if let (true, Some(obj)) = (entry.mount_type.is_auth(), data.as_object_mut()) {
+                obj.insert("token_type".into(), json!("default-service"));
             }
             Ok(LogicalResponse::with_data(data))
         }

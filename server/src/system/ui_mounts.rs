@@ -28,16 +28,25 @@ pub fn handle(
     match path {
         None => {
             // The mounts this token can see, as `{"secret": {...}, "auth": {}}`.
-            let secret: Map<String, Value> = unsealed
+            let visible: Vec<_> = unsealed
                 .mounts
                 .list()
-                .iter()
+                .into_iter()
                 .filter(|e| e.mount_type != MountType::System && may_see(&caller.acl, &e.path))
+                .collect();
+            let secret: Map<String, Value> = visible
+                .iter()
+                .filter(|e| !e.mount_type.is_auth())
                 .map(|e| (e.path.clone(), e.to_wire()))
+                .collect();
+            let auth: Map<String, Value> = visible
+                .iter()
+                .filter(|e| e.mount_type.is_auth())
+                .map(|e| (e.auth_path().to_string(), e.to_auth_wire()))
                 .collect();
             let mut data = Map::new();
             data.insert("secret".into(), Value::Object(secret));
-            data.insert("auth".into(), Value::Object(Map::new()));
+            data.insert("auth".into(), Value::Object(auth));
             Ok(LogicalResponse::with_data(Value::Object(data)))
         }
         Some(p) => {
