@@ -6,6 +6,11 @@
 //! tls_cert_file = "/etc/strongroom/tls/cert.pem"
 //! tls_key_file = "/etc/strongroom/tls/key.pem"
 //! # tls_disable = true       # explicit opt-out; logs a loud warning
+//! # tls_client_ca_file = "/etc/strongroom/tls/client-ca.pem"
+//! #   PEM bundle of the CAs client certificates must chain to. Client certificates are
+//! #   then requested but optional: clients without one connect and use tokens as
+//! #   before; a presented certificate is verified against this bundle in the TLS
+//! #   handshake. Needed by the `cert` auth method (without it, cert logins get 400).
 //! # max_request_size = 33554432
 //!
 //! [storage]
@@ -123,6 +128,7 @@ struct RawListener {
     address: String,
     tls_cert_file: Option<PathBuf>,
     tls_key_file: Option<PathBuf>,
+    tls_client_ca_file: Option<PathBuf>,
     #[serde(default)]
     tls_disable: bool,
     max_request_size: Option<usize>,
@@ -146,6 +152,9 @@ pub enum TlsMode {
         cert: PathBuf,
         /// Private key.
         key: PathBuf,
+        /// CA bundle client certificates must chain to (client certificates requested,
+        /// optional); `None`: client certificates are not requested.
+        client_ca: Option<PathBuf>,
     },
     /// Plain HTTP, explicitly requested.
     Disabled,
@@ -282,7 +291,18 @@ impl Config {
             raw.listener.tls_key_file,
             raw.listener.tls_disable,
         ) {
-            (Some(cert), Some(key), false) => TlsMode::Files { cert, key },
+            (Some(cert), Some(key), false) => TlsMode::Files {
+                cert,
+                key,
+                client_ca: raw.listener.tls_client_ca_file,
+            },
+            (None, None, true) if raw.listener.tls_client_ca_file.is_some() => {
+                return Err(ConfigError::Invalid(
+                    "[listener] tls_client_ca_file needs TLS; it cannot be used with \
+                     tls_disable = true"
+                        .into(),
+                ))
+            }
             (None, None, true) => TlsMode::Disabled,
             (Some(_), Some(_), true) => {
                 return Err(ConfigError::Invalid(
@@ -411,8 +431,31 @@ mod tests {
             "{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_cert_file = \"c\"\ntls_key_file = \"k\"\n"
         );
         let c = Config::parse(&text).unwrap();
-        assert!(matches!(c.listener.tls, TlsMode::Files { .. }));
+        assert!(matches!(
+            c.listener.tls,
+            TlsMode::Files {
+                client_ca: None,
+                ..
+            }
+        ));
         assert_eq!(c.listener.max_request_size, DEFAULT_MAX_REQUEST_SIZE);
+    }
+
+    #[test]
+    fn client_ca_needs_tls() {
+        let text = format!(
+            "{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_cert_file = \"c\"\n\
+             tls_key_file = \"k\"\ntls_client_ca_file = \"ca.pem\"\n"
+        );
+        match Config::parse(&text).unwrap().listener.tls {
+            TlsMode::Files { client_ca, .. } => assert_eq!(client_ca, Some("ca.pem".into())),
+            TlsMode::Disabled => panic!("expected TLS"),
+        }
+        let text = format!(
+            "{BASE}[listener]\naddress = \"127.0.0.1:8200\"\ntls_disable = true\n\
+             tls_client_ca_file = \"ca.pem\"\n"
+        );
+        assert!(matches!(Config::parse(&text), Err(ConfigError::Invalid(_))));
     }
 
     #[test]

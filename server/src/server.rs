@@ -22,6 +22,7 @@ use tower::ServiceExt;
 use crate::api::{self, ApiLimits, ApiState};
 use crate::barrier::Barrier;
 use crate::config::{Config, StorageConfig, TlsMode};
+use crate::core::request::CertChain;
 use crate::core::{Core, CoreError, CoreOptions, InitOutput, UnsealInput};
 use crate::mount::{MountConfig, MountEntry, MountPath, MountType};
 use crate::storage::{
@@ -61,6 +62,12 @@ pub enum ServerError {
 /// The TCP peer of a request's connection (a request extension set by the accept loop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
+
+/// The certificate chain (leaf first) a client presented in the TLS handshake of a
+/// request's connection, already verified by rustls against the listener's client CA
+/// bundle (a request extension set by the accept loop; absent without one).
+#[derive(Debug, Clone)]
+pub struct ClientCerts(pub CertChain);
 
 /// A server that is accepting connections.
 #[derive(Debug)]
@@ -125,7 +132,11 @@ pub async fn start_with_backend(
     backend: SharedBackend,
 ) -> Result<RunningServer, ServerError> {
     let tls_config = match &config.listener.tls {
-        TlsMode::Files { cert, key } => Some(tls::server_config(cert, key)?),
+        TlsMode::Files {
+            cert,
+            key,
+            client_ca,
+        } => Some(tls::server_config(cert, key, client_ca.as_deref())?),
         TlsMode::Disabled => None,
     };
     let barrier = Barrier::new(backend);
@@ -196,12 +207,18 @@ async fn accept_loop(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone().map_request(
-            move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ClientAddr(peer));
-                req
-            },
-        ));
+        let app = app.clone();
+        let service = move |certs: Option<CertChain>| {
+            TowerToHyperService::new(app.map_request(
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ClientAddr(peer));
+                    if let Some(certs) = &certs {
+                        req.extensions_mut().insert(ClientCerts(Arc::clone(certs)));
+                    }
+                    req
+                },
+            ))
+        };
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
@@ -224,6 +241,13 @@ async fn accept_loop(
                             return;
                         }
                     };
+                    let certs = tls_stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .filter(|chain| !chain.is_empty())
+                        .map(|chain| Arc::new(chain.to_vec()));
+                    let service = service(certs);
                     let conn =
                         builder.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
                     if let Err(e) = watcher.watch(conn).await {
@@ -231,6 +255,7 @@ async fn accept_loop(
                     }
                 }
                 None => {
+                    let service = service(None);
                     let conn =
                         builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
                     if let Err(e) = watcher.watch(conn).await {

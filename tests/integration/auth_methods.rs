@@ -475,3 +475,22 @@ async fn global_request_quota() {
     assert_eq!(a.errors(), vec!["rate limit quota exceeded"]);
     assert!(a.header("retry-after").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_methods_cannot_create_root_tokens() {
+    let s = TestServer::start().await;
+    let root = s.init_and_unseal(1, 1).await.root_token;
+    enable(&s, &root, "userpass", "userpass").await;
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/userpass/users/mallory",
+            Some(json!({"password": "pw", "token_policies": ["root"]})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    let a = login_userpass(&s, "userpass", "mallory", "pw").await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.errors(), vec!["auth methods cannot create root tokens"]);
+}

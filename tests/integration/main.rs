@@ -10,6 +10,7 @@ mod auth;
 mod auth_methods;
 mod bao_cli;
 mod binary;
+mod cert_auth;
 mod envelope;
 mod health;
 mod keyring;

@@ -16,8 +16,14 @@ async fn serves_https_with_hsts() {
     let cert = dir.path().join("cert.pem");
     let key = dir.path().join("key.pem");
     let (c2, k2) = (cert.clone(), key.clone());
-    let s = TestServer::start_with(move |c| c.listener.tls = TlsMode::Files { cert: c2, key: k2 })
-        .await;
+    let s = TestServer::start_with(move |c| {
+        c.listener.tls = TlsMode::Files {
+            cert: c2,
+            key: k2,
+            client_ca: None,
+        }
+    })
+    .await;
     let url = s.url();
     assert!(url.starts_with("https://"));
 

@@ -677,3 +677,79 @@ async fn expired_tokens_are_tidied_with_their_cubbyholes() {
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(core.tidy_tokens().await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_root_makes_root() {
+    let s = TestServer::start().await;
+    let root = s.init_and_unseal(1, 1).await.root_token;
+    // A sudo-holding, non-root token may create orphans, but not root tokens.
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/policies/acl/creator",
+            Some(json!({"policy": "path \"auth/token/create\" { capabilities = [\"update\", \"sudo\"] }"})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    let sudo = client_token(&create(&s, &root, json!({"policies": ["creator"]})).await);
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(json!({"policies": ["root"]})),
+            Some(&sudo),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.errors(),
+        vec!["root tokens may only be created by a root token"]
+    );
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(json!({"policies": ["anything"], "no_parent": true})),
+            Some(&sudo),
+        )
+        .await;
+    assert_eq!(a.status, 200, "sudo allows orphans and other policies");
+    // Nor through a role that allows `root`.
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/roles/r",
+            Some(json!({"allowed_policies": ["root"]})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/create/r",
+            Some(json!({"policies": ["root"]})),
+            Some(&sudo),
+        )
+        .await;
+    assert_eq!(a.status, 403, "no access to create/r");
+    // Unknown policies are accepted with Vault's warning.
+    let body = create(&s, &root, json!({"policies": ["nonexist"]})).await;
+    assert_eq!(
+        body["warnings"],
+        json!(["Policy \"nonexist\" does not exist"])
+    );
+    // A created token cannot be renewed past the system max TTL from issue.
+    let t = client_token(&create(&s, &root, json!({"ttl": "1h"})).await);
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/renew-self",
+            Some(json!({"increment": "10000h"})),
+            Some(&t),
+        )
+        .await;
+    let ttl = a.body["auth"]["lease_duration"].as_u64().unwrap();
+    assert!(ttl <= 768 * 3600, "{ttl}");
+}

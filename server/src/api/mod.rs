@@ -294,6 +294,10 @@ async fn serve(app: &ApiState, request_id: &str, req: Request<Body>) -> Result<R
             .extensions
             .get::<crate::server::ClientAddr>()
             .map(|a| a.0.ip()),
+        client_certs: parts
+            .extensions
+            .get::<crate::server::ClientCerts>()
+            .map(|c| std::sync::Arc::clone(&c.0)),
     };
     let resp = core.handle(&logical).await?;
     Ok(response::envelope(request_id, resp))

@@ -216,6 +216,10 @@ pub struct TokenStore {
     barrier: Arc<Barrier>,
     hash_key: DerivedKey,
     cache: RwLock<HashMap<String, Arc<TokenEntry>>>,
+    /// Bumped (under the cache's write lock) by every change of a stored entry; a read
+    /// from storage fills the cache only if no change happened meanwhile, so a slow
+    /// read can never put back an entry that was just revoked or spent.
+    revision: std::sync::atomic::AtomicU64,
     /// Serialises read-modify-write changes of entries (uses, renewals, revocation).
     writes: tokio::sync::Mutex<()>,
 }
@@ -249,6 +253,7 @@ impl TokenStore {
             barrier,
             hash_key,
             cache: RwLock::new(HashMap::new()),
+            revision: std::sync::atomic::AtomicU64::new(0),
             writes: tokio::sync::Mutex::new(()),
         })
     }
@@ -383,7 +388,11 @@ impl TokenStore {
         while let Some(p) = parent {
             depth += 1;
             match self.load(&p).await? {
-                Some(ancestor) if !ancestor.is_expired(now) && depth <= MAX_DEPTH => {
+                Some(ancestor)
+                    if !ancestor.is_expired(now)
+                        && !ancestor.uses_exhausted
+                        && depth <= MAX_DEPTH =>
+                {
                     parent = ancestor.parent.clone();
                 }
                 _ => return Ok(None),
@@ -425,13 +434,16 @@ impl TokenStore {
         if let Some(entry) = cached {
             return Ok(Some(entry));
         }
+        let revision = self.revision.load(std::sync::atomic::Ordering::SeqCst);
         let Some(raw) = self.barrier.get(&format!("{ID_PREFIX}{id_hash}")).await? else {
             return Ok(None);
         };
         let entry: TokenEntry = serde_json::from_slice(&raw).map_err(|_| TokenError::Corrupt)?;
         let entry = Arc::new(entry);
         if let Ok(mut cache) = self.cache.write() {
-            cache.insert(id_hash.to_string(), Arc::clone(&entry));
+            if self.revision.load(std::sync::atomic::Ordering::SeqCst) == revision {
+                cache.insert(id_hash.to_string(), Arc::clone(&entry));
+            }
         }
         Ok(Some(entry))
     }
@@ -443,6 +455,8 @@ impl TokenStore {
             .await?;
         let entry = Arc::new(entry);
         if let Ok(mut cache) = self.cache.write() {
+            self.revision
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             cache.insert(id_hash.to_string(), Arc::clone(&entry));
         }
         Ok(entry)
@@ -611,6 +625,8 @@ impl TokenStore {
     async fn delete_one(&self, id_hash: &str) -> Result<bool, TokenError> {
         let entry = self.load(id_hash).await?;
         if let Ok(mut cache) = self.cache.write() {
+            self.revision
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             cache.remove(id_hash);
         }
         let Some(entry) = entry else {
@@ -637,7 +653,14 @@ impl TokenStore {
                 "{PARENT_PREFIX}{id_hash}/{child}"
             )));
         }
-        self.barrier.write_batch(ops).await?;
+        let result = self.barrier.write_batch(ops).await;
+        // Again after the delete: a read that started before it must not refill.
+        if let Ok(mut cache) = self.cache.write() {
+            self.revision
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            cache.remove(id_hash);
+        }
+        result?;
         Ok(true)
     }
 }

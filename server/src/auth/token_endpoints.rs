@@ -17,6 +17,7 @@ use crate::core::fields::{opt_bool, opt_string, opt_string_list, opt_string_map,
 use crate::core::request::{unknown_field_warning, LogicalRequest, LogicalResponse, Operation};
 use crate::core::{Caller, CoreError, Unsealed};
 use crate::mount::SYSTEM_DEFAULT_TTL;
+use crate::policy::store::PolicyStore;
 use crate::policy::Authorized;
 use crate::router::TokenEndpoint;
 
@@ -61,15 +62,44 @@ pub async fn handle(
             let data = lookup_data(&caller.entry, caller.token.expose(), now());
             Ok(with_warning(lookup_response(data)?, &req.data, &[]).into())
         }
-        TokenEndpoint::Create if write => create(store, req, caller, authorized, false, None).await,
+        TokenEndpoint::Create if write => {
+            create(
+                store,
+                &unsealed.policies,
+                req,
+                caller,
+                authorized,
+                false,
+                None,
+            )
+            .await
+        }
         TokenEndpoint::CreateOrphan if write => {
-            create(store, req, caller, authorized, true, None).await
+            create(
+                store,
+                &unsealed.policies,
+                req,
+                caller,
+                authorized,
+                true,
+                None,
+            )
+            .await
         }
         TokenEndpoint::CreateWithRole(name) if write => {
             let role = token_roles::load(barrier, &name)
                 .await?
                 .ok_or_else(|| CoreError::Invalid(format!("unknown role {}", name.trim())))?;
-            create(store, req, caller, authorized, false, Some(role)).await
+            create(
+                store,
+                &unsealed.policies,
+                req,
+                caller,
+                authorized,
+                false,
+                Some(role),
+            )
+            .await
         }
         TokenEndpoint::Roles => Ok(token_roles::list(barrier, req).await?.into()),
         TokenEndpoint::Role(name) => Ok(token_roles::one(barrier, &name, req).await?.into()),
@@ -340,6 +370,7 @@ fn duration_field(data: &Map<String, Value>, name: &str) -> Result<Option<u64>, 
 
 async fn create(
     store: &TokenStore,
+    known: &PolicyStore,
     req: &LogicalRequest,
     caller: &Caller<'_>,
     authorized: Authorized,
@@ -427,6 +458,12 @@ async fn create(
         }
     }
     if policies.contains("root") {
+        // Only root makes root: neither sudo nor a role can hand out the root policy.
+        if !parent.is_root() {
+            return Err(CoreError::Invalid(
+                "root tokens may only be created by a root token".to_string(),
+            ));
+        }
         // A root token carries only the root policy.
         policies.retain(|p| p == "root");
     } else if no_default {
@@ -503,9 +540,17 @@ async fn create(
         num_uses,
         renewable,
         parent: (!orphan).then(|| store.id_hash(caller.token)),
-        max_ttl: 0,
+        // Renewals stop at the system max TTL from issue; periodic and never-expiring
+        // (root) tokens have no such cap.
+        max_ttl: if period > 0 || ttl == 0 { 0 } else { MAX_TTL },
         bound_cidrs,
     };
+    warnings.extend(
+        spec.policies
+            .iter()
+            .filter(|p| !known.exists(p))
+            .map(|p| format!("Policy {p:?} does not exist")),
+    );
     let (token, entry) = store.create(spec).await?;
     let response = LogicalResponse {
         auth: Some(auth_info(token.expose(), &entry, entry.ttl)),

@@ -456,6 +456,19 @@ impl Barrier {
     /// Reads and decrypts `key`.
     pub async fn get(&self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>, BarrierError> {
         check_key(key)?;
+        self.get_checked(key).await
+    }
+
+    /// [`Barrier::get`] for a key whose segments the caller has already checked (a
+    /// [`StorageView`] joining a checked relative key to its checked prefix). The
+    /// reserved records stay out of reach.
+    pub(crate) async fn get_checked(
+        &self,
+        key: &str,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, BarrierError> {
+        if is_reserved(key) {
+            return Err(BarrierError::Reserved(key.to_string()));
+        }
         let keyring = self.keyring()?;
         match self.backend.get(key).await? {
             None => Ok(None),

@@ -36,23 +36,34 @@ pub(crate) fn validate_key(key: &str) -> Result<(), BarrierError> {
     if key.starts_with('/') {
         return Err(BarrierError::InvalidKey("key starts with '/'".into()));
     }
-    if crate::encoding::has_control_char(key) {
-        return Err(BarrierError::InvalidKey(
-            "key contains a control character".into(),
-        ));
-    }
-    for segment in key.split('/') {
-        match segment {
-            "" => return Err(BarrierError::InvalidKey("key has an empty segment".into())),
-            "." | ".." => {
-                return Err(BarrierError::InvalidKey(
-                    "key has a '.' or '..' segment".into(),
-                ))
-            }
-            _ => {}
+    // One pass over the bytes (this runs several times per request): control
+    // characters as in `encoding::has_control_char`, and the segment rules.
+    let bytes = key.as_bytes();
+    let mut segment_start = 0;
+    let mut prev = 0u8;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b < 0x20 || b == 0x7F || (prev == 0xC2 && (0x80..=0x9F).contains(&b)) {
+            return Err(BarrierError::InvalidKey(
+                "key contains a control character".into(),
+            ));
         }
+        if b == b'/' {
+            check_segment(&bytes[segment_start..i])?;
+            segment_start = i + 1;
+        }
+        prev = b;
     }
-    Ok(())
+    check_segment(&bytes[segment_start..])
+}
+
+fn check_segment(segment: &[u8]) -> Result<(), BarrierError> {
+    match segment {
+        b"" => Err(BarrierError::InvalidKey("key has an empty segment".into())),
+        b"." | b".." => Err(BarrierError::InvalidKey(
+            "key has a '.' or '..' segment".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Checks a folder for `list`: empty (the top) or checked segments followed by `/`.
@@ -121,7 +132,8 @@ impl StorageView {
     /// Reads and decrypts `rel`.
     pub async fn get(&self, rel: &str) -> Result<Option<Zeroizing<Vec<u8>>>, BarrierError> {
         let key = self.full_key(rel)?;
-        self.barrier.get(&key).await
+        // A checked relative key under a checked prefix is a checked key.
+        self.barrier.get_checked(&key).await
     }
 
     /// Encrypts and writes `value` at `rel`.

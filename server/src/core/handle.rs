@@ -164,6 +164,7 @@ impl Core {
             data: &req.data,
             ctx: &ctx,
             remote_addr: req.remote_addr,
+            client_certs: req.client_certs.clone(),
         };
         let exists = if req.operation == Operation::Update {
             credential::exists(kind, &creq).await?
@@ -260,9 +261,11 @@ impl Core {
                 }
             },
             MountType::Cubbyhole => engines::cubbyhole::handle(engine_req).await?,
-            MountType::System | MountType::Token | MountType::Userpass | MountType::Approle => {
-                return Err(CoreError::UnsupportedPath)
-            }
+            MountType::System
+            | MountType::Token
+            | MountType::Userpass
+            | MountType::Approle
+            | MountType::Cert => return Err(CoreError::UnsupportedPath),
         };
         Ok(LogicalResponse {
             data: resp.data,
@@ -287,7 +290,11 @@ async fn engine_exists(
             _ => engines::kv::v1::exists(engine_req).await?,
         },
         MountType::Cubbyhole => engines::cubbyhole::exists(engine_req).await?,
-        MountType::System | MountType::Token | MountType::Userpass | MountType::Approle => None,
+        MountType::System
+        | MountType::Token
+        | MountType::Userpass
+        | MountType::Approle
+        | MountType::Cert => None,
     })
 }
 

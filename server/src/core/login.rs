@@ -48,6 +48,7 @@ impl Core {
             data: &req.data,
             ctx: &ctx,
             remote_addr: req.remote_addr,
+            client_certs: req.client_certs.clone(),
         };
         let grant = match credential::handle(kind, &creq).await {
             Ok(CredentialResponse::Login(grant)) => grant,
@@ -62,6 +63,12 @@ impl Core {
         };
         if let Some(alias) = &alias {
             unsealed.lockout.succeeded(accessor, alias);
+        }
+        if grant.token.policies.iter().any(|p| p == "root") {
+            // Only a root token makes root tokens; a user or role naming `root` is refused.
+            return Err(CoreError::Invalid(
+                "auth methods cannot create root tokens".to_string(),
+            ));
         }
         let spec = token_for(&mount.entry, &grant);
         let lease = spec.ttl;

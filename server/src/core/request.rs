@@ -53,7 +53,12 @@ pub struct LogicalRequest {
     pub token: Option<ClientToken>,
     /// The client's address (the TCP peer), when known.
     pub remote_addr: Option<std::net::IpAddr>,
+    /// The TLS client certificate chain (leaf first), when the client presented one.
+    pub client_certs: Option<CertChain>,
 }
+
+/// A client's TLS certificate chain as presented in the handshake, leaf first.
+pub type CertChain = std::sync::Arc<Vec<rustls::pki_types::CertificateDer<'static>>>;
 
 /// Field names only: request data holds secrets and passwords, which must never reach a
 /// log line through `{:?}`.
@@ -70,6 +75,7 @@ impl std::fmt::Debug for LogicalRequest {
             .field("data_keys", &redacted_keys(&self.data))
             .field("token", &self.token)
             .field("remote_addr", &self.remote_addr)
+            .field("client_certs", &self.client_certs.as_ref().map(|c| c.len()))
             .finish()
     }
 }
@@ -161,6 +167,7 @@ mod tests {
             data,
             token: ClientToken::parse("hvs.tokentokentoken"),
             remote_addr: None,
+            client_certs: None,
         };
         let shown = format!("{req:?}");
         assert!(shown.contains("password"));

@@ -9,20 +9,21 @@
 //! - `role/<name>` → [`Role`] (JSON): settings, token fields, role id, and a random
 //!   internal `uid` naming the folder of the role's secret ids (a role deleted and created
 //!   again under the same name never sees the old ids).
-//! - `role-id/<hex SHA-256 of the role id>` → the role's name. Hashed because a custom role
-//!   id is arbitrary text (not always a valid key segment) and is half of a credential.
-//! - `secret-id/<uid>/<hex SHA-256 of (uid, secret id)>` → [`SecretIdEntry`] (JSON).
+//! - `hmac-key` → 32 random bytes made when the mount is first used (barrier-encrypted
+//!   like every entry): the key of the hashes below.
+//! - `role-id/<hex HMAC-SHA256(key, role id)>` → the role's name. Hashed because a custom
+//!   role id is arbitrary text (not always a valid key segment) and is half of a credential.
+//! - `secret-id/<uid>/<hex HMAC-SHA256(key, (uid, secret id))>` → [`SecretIdEntry`] (JSON).
 //! - `accessor/<accessor>` → `{uid, hash}`: the way from an accessor to its secret id.
 //!
 //! Invariants:
 //! - A secret id is never stored, logged or formatted: it lives in a [`SecretId`]
 //!   (zeroized on drop, redacted `Debug`, no `Clone`); storage holds only its hash, and the
-//!   only place it is written out is the response that creates it. Vault keys that hash
-//!   with a per-role HMAC key; no server-side key reaches a method here, so the hash is a
-//!   plain SHA-256 salted with the role's `uid`. A generated secret id is a UUID v4 made
-//!   from 122 bits of the OS RNG (`getrandom`), out of reach of guessing or of an offline
-//!   search of the hashes, so a fast hash is enough. A *custom* secret id is only as strong
-//!   as whoever chose it (the barrier still encrypts every entry).
+//!   only place it is written out is the response that creates it. Storage key *names* are
+//!   not encrypted by the barrier, so the hashes in them are keyed (HMAC with the mount's
+//!   `hmac-key`, which is itself encrypted): the storage file alone does not allow an
+//!   offline search for a guessable custom role or secret id. A generated secret id is a
+//!   UUID v4 made from 122 bits of the OS RNG (`getrandom`).
 //! - Every login failure that could tell a caller something (unknown role id; wrong,
 //!   expired or used-up secret id; a CIDR mismatch) is the same
 //!   [`EngineError::LoginFailed`] `invalid role or secret ID`, which the core counts for
@@ -42,10 +43,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::sync::OwnedMutexGuard;
@@ -261,14 +263,8 @@ impl SecretId {
     }
 
     /// The storage name of this secret id under the role `uid` (see the module docs).
-    fn hash(&self, uid: &str) -> String {
-        let digest = Sha256::new()
-            .chain_update(b"strongroom approle secret-id\0")
-            .chain_update(uid.as_bytes())
-            .chain_update(b"\0")
-            .chain_update(self.0.as_bytes())
-            .finalize();
-        hex::encode(digest)
+    fn hash(&self, key: &MountKey, uid: &str) -> String {
+        key.hash(&[b"secret-id\0", uid.as_bytes(), b"\0", self.0.as_bytes()])
     }
 }
 
@@ -394,12 +390,55 @@ fn role_key(name: &str) -> String {
     format!("role/{name}")
 }
 
-fn role_id_key(role_id: &str) -> String {
-    format!(
-        "role-id/{}",
-        hex::encode(Sha256::digest(role_id.as_bytes()))
-    )
+fn role_id_key(key: &MountKey, role_id: &str) -> String {
+    format!("role-id/{}", key.hash(&[b"role-id\0", role_id.as_bytes()]))
 }
+
+/// The mount's HMAC key for storage-name hashes (see the module docs).
+struct MountKey(Zeroizing<[u8; 32]>);
+
+impl MountKey {
+    /// Loads the key, making it on first use (under a process-wide lock, so two first
+    /// requests cannot write different keys).
+    async fn load(view: &StorageView) -> Result<MountKey, EngineError> {
+        if let Some(key) = MountKey::read(view).await? {
+            return Ok(key);
+        }
+        static CREATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _guard = CREATE.lock().await;
+        if let Some(key) = MountKey::read(view).await? {
+            return Ok(key);
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        getrandom::fill(key.as_mut()).map_err(|_| EngineError::Barrier(BarrierError::Rng))?;
+        view.put(HMAC_KEY, key.as_ref()).await?;
+        Ok(MountKey(key))
+    }
+
+    async fn read(view: &StorageView) -> Result<Option<MountKey>, EngineError> {
+        let Some(raw) = view.get(HMAC_KEY).await? else {
+            return Ok(None);
+        };
+        let bytes: [u8; 32] = raw
+            .as_slice()
+            .try_into()
+            .map_err(|_| EngineError::Corrupt("approle hmac-key".into()))?;
+        Ok(Some(MountKey(Zeroizing::new(bytes))))
+    }
+
+    fn hash(&self, parts: &[&[u8]]) -> String {
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(self.0.as_ref()) else {
+            // A 32-byte key is always accepted.
+            return String::new();
+        };
+        for part in parts {
+            mac.update(part);
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+const HMAC_KEY: &str = "hmac-key";
 
 fn secret_folder(uid: &str) -> String {
     format!("secret-id/{uid}/")
@@ -458,7 +497,8 @@ async fn save_role(
     }
     let mut ops = vec![BarrierOp::put(role_key(name), to_json(role)?)];
     if previous_role_id != Some(role.role_id.as_str()) {
-        let index = role_id_key(&role.role_id);
+        let key = MountKey::load(&ctx.view).await?;
+        let index = role_id_key(&key, &role.role_id);
         if let Some(owner) = get_json::<RoleIdEntry>(&ctx.view, &index).await? {
             if owner.name != name {
                 return Err(EngineError::Invalid("role_id already in use".into()));
@@ -469,7 +509,7 @@ async fn save_role(
         };
         ops.push(BarrierOp::put(index, to_json(&entry)?));
         if let Some(previous) = previous_role_id {
-            ops.push(BarrierOp::delete(role_id_key(previous)));
+            ops.push(BarrierOp::delete(role_id_key(&key, previous)));
         }
     }
     ctx.view.write_batch(ops).await?;
@@ -603,9 +643,10 @@ async fn delete_role(ctx: &MountContext, name: &str) -> Result<EngineResponse, E
             ctx.view.write_batch(ops).await?;
         }
     }
+    let key = MountKey::load(&ctx.view).await?;
     ctx.view
         .write_batch(vec![
-            BarrierOp::delete(role_id_key(&role.role_id)),
+            BarrierOp::delete(role_id_key(&key, &role.role_id)),
             BarrierOp::delete(role_key(name)),
         ])
         .await?;
@@ -818,7 +859,7 @@ async fn create_secret_id(
     };
     let metadata = parse_metadata(data)?;
 
-    let hash = secret.hash(&role.uid);
+    let hash = secret.hash(&MountKey::load(&ctx.view).await?, &role.uid);
     let key = format!("{}{hash}", secret_folder(&role.uid));
     if ctx.view.get(&key).await?.is_some() {
         return Err(EngineError::Invalid(
@@ -949,7 +990,8 @@ async fn lookup_secret_id(
     let secret = required_secret_id(req.data)?;
     let _role_lock = lock(req.ctx, name).await;
     let role = existing_role(&req.ctx.view, name).await?;
-    let entry = live_entry(&req.ctx.view, &role.uid, &secret.hash(&role.uid)).await?;
+    let key = MountKey::load(&req.ctx.view).await?;
+    let entry = live_entry(&req.ctx.view, &role.uid, &secret.hash(&key, &role.uid)).await?;
     Ok(entry.map_or_else(EngineResponse::empty, |e| EngineResponse::data(e.wire())))
 }
 
@@ -961,7 +1003,7 @@ async fn destroy_secret_id(
     let secret = required_secret_id(req.data)?;
     let _role_lock = lock(req.ctx, name).await;
     let role = existing_role(&req.ctx.view, name).await?;
-    let hash = secret.hash(&role.uid);
+    let hash = secret.hash(&MountKey::load(&req.ctx.view).await?, &role.uid);
     let key = format!("{}{hash}", secret_folder(&role.uid));
     if let Some(entry) = get_json::<SecretIdEntry>(&req.ctx.view, &key).await? {
         remove_entry(&req.ctx.view, &role.uid, &hash, &entry.accessor).await?;
@@ -1044,7 +1086,8 @@ async fn login(req: &CredentialRequest<'_>) -> Result<LoginGrant, EngineError> {
         .ok_or_else(|| EngineError::Invalid("missing role_id".into()))?;
     let secret = SecretId::from_field(data)?;
 
-    let index = get_json::<RoleIdEntry>(&ctx.view, &role_id_key(&role_id))
+    let key = MountKey::load(&ctx.view).await?;
+    let index = get_json::<RoleIdEntry>(&ctx.view, &role_id_key(&key, &role_id))
         .await?
         .ok_or_else(login_failed)?;
     let name = index.name;
@@ -1059,7 +1102,7 @@ async fn login(req: &CredentialRequest<'_>) -> Result<LoginGrant, EngineError> {
     let mut token = role.token.clone();
     if role.bind_secret_id {
         let secret = secret.ok_or_else(|| EngineError::Invalid("missing secret_id".into()))?;
-        let hash = secret.hash(&role.uid);
+        let hash = secret.hash(&key, &role.uid);
         let mut entry = live_entry(&ctx.view, &role.uid, &hash)
             .await?
             .ok_or_else(login_failed)?;
@@ -1206,6 +1249,7 @@ mod tests {
             data,
             ctx: c,
             remote_addr,
+            client_certs: None,
         }
     }
 
@@ -1894,7 +1938,11 @@ mod tests {
         let rid = h.role_id("web");
         let secrets: Vec<String> = (0..3).map(|_| h.secret("web", json!({})).0).collect();
         h.delete("role/web");
-        assert!(h.keys().is_empty());
+        assert_eq!(
+            h.keys(),
+            vec![HMAC_KEY.to_string()],
+            "only the mount's key is left"
+        );
         // Same name again: a new role, none of the old ids.
         h.write("role/web", json!({}));
         let new_rid = h.role_id("web");

@@ -1,14 +1,16 @@
 //! Auth methods (Vault's credential backends) mounted under `auth/`: `userpass`,
-//! `approle`. The token method (`auth/token/`) is built into the core (`auth`).
+//! `approle`, `cert`. The token method (`auth/token/`) is built into the core (`auth`).
 //!
 //! A method sees one [`CredentialRequest`] (its mount's storage view, the path relative
-//! to the mount, the request data, the client's address) and answers either an ordinary
-//! response (user or role management, behind the ACL) or, for its login paths, a
-//! [`LoginGrant`]: who logged in and what token they get. The core turns the grant into
-//! a token (always an orphan), so no method ever touches the token store. Login paths
-//! ([`is_login_path`]) are the only requests the core serves without a token.
+//! to the mount, the request data, the client's address and TLS certificate chain) and
+//! answers either an ordinary response (user or role management, behind the ACL) or, for
+//! its login paths, a [`LoginGrant`]: who logged in and what token they get. The core
+//! turns the grant into a token (always an orphan), so no method ever touches the token
+//! store. Login paths ([`is_login_path`]) are the only requests the core serves without
+//! a token.
 
 pub mod approle;
+pub mod cert;
 pub mod lockout;
 pub mod token_fields;
 pub mod userpass;
@@ -20,7 +22,7 @@ use serde_json::{Map, Value};
 
 pub use token_fields::TokenFields;
 
-use crate::core::request::Operation;
+use crate::core::request::{CertChain, Operation};
 use crate::engines::{EngineError, EngineResponse, MountContext};
 use crate::mount::MountType;
 
@@ -38,6 +40,10 @@ pub struct CredentialRequest<'a> {
     pub ctx: &'a MountContext,
     /// The client's address, when known (CIDR bindings).
     pub remote_addr: Option<IpAddr>,
+    /// The certificate chain the client presented in the TLS handshake (leaf first),
+    /// already verified by the listener against its client CA bundle; `None` without TLS
+    /// or without a client certificate.
+    pub client_certs: Option<CertChain>,
 }
 
 impl std::fmt::Debug for CredentialRequest<'_> {
@@ -48,6 +54,7 @@ impl std::fmt::Debug for CredentialRequest<'_> {
             .field("data_keys", &crate::core::request::redacted_keys(self.data))
             .field("mount", &self.ctx.mount_path)
             .field("remote_addr", &self.remote_addr)
+            .field("client_certs", &self.client_certs.as_ref().map(|c| c.len()))
             .finish()
     }
 }
@@ -85,7 +92,7 @@ impl From<EngineResponse> for CredentialResponse {
 pub fn is_login_path(kind: MountType, rel: &str) -> bool {
     match kind {
         MountType::Userpass => rel.starts_with("login/") && rel.len() > "login/".len(),
-        MountType::Approle => rel == "login",
+        MountType::Approle | MountType::Cert => rel == "login",
         _ => false,
     }
 }
@@ -109,6 +116,7 @@ pub async fn handle(
     match kind {
         MountType::Userpass => userpass::handle(req).await,
         MountType::Approle => approle::handle(req).await,
+        MountType::Cert => cert::handle(req).await,
         _ => Err(EngineError::UnsupportedPath),
     }
 }
@@ -121,6 +129,7 @@ pub async fn exists(
     match kind {
         MountType::Userpass => userpass::exists(req).await,
         MountType::Approle => approle::exists(req).await,
+        MountType::Cert => cert::exists(req).await,
         _ => Ok(None),
     }
 }

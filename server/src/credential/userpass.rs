@@ -669,6 +669,7 @@ mod tests {
             data: &data,
             ctx: c,
             remote_addr,
+            client_certs: None,
         })
         .await
     }
@@ -726,6 +727,7 @@ mod tests {
             data: &data,
             ctx: c,
             remote_addr: None,
+            client_certs: None,
         })
         .await
         .unwrap()

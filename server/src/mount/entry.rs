@@ -26,6 +26,8 @@ pub enum MountType {
     Userpass,
     /// AppRole auth method.
     Approle,
+    /// TLS client certificate auth method.
+    Cert,
 }
 
 impl MountType {
@@ -45,6 +47,7 @@ impl MountType {
         match raw {
             "userpass" => Ok(MountType::Userpass),
             "approle" => Ok(MountType::Approle),
+            "cert" => Ok(MountType::Cert),
             "" => Err(MountError::MissingType),
             other => Err(MountError::UnknownType(other.to_string())),
         }
@@ -59,6 +62,7 @@ impl MountType {
             MountType::Token => "token",
             MountType::Userpass => "userpass",
             MountType::Approle => "approle",
+            MountType::Cert => "cert",
         }
     }
 
@@ -66,7 +70,7 @@ impl MountType {
     pub fn is_auth(self) -> bool {
         matches!(
             self,
-            MountType::Token | MountType::Userpass | MountType::Approle
+            MountType::Token | MountType::Userpass | MountType::Approle | MountType::Cert
         )
     }
 }

@@ -55,6 +55,12 @@ impl PolicyName {
         if name.chars().any(char::is_control) {
             return Err(PolicyError::InvalidName("contains control characters"));
         }
+        // A name is one storage key segment (`sys/policy/<name>`).
+        if name.contains('/') || name == "." || name == ".." {
+            return Err(PolicyError::InvalidName(
+                "must not contain '/' or be '.' or '..'",
+            ));
+        }
         Ok(PolicyName(name.to_lowercase()))
     }
 
@@ -942,5 +948,46 @@ path "kv/x" { capabilities = ["deny"] }
         let n: PolicyName = serde_json::from_value(json!("App")).expect("deserialize");
         assert_eq!(serde_json::to_value(&n).ok(), Some(json!("app")));
         assert!(serde_json::from_value::<PolicyName>(json!("")).is_err());
+    }
+
+    mod never_panics {
+        use proptest::prelude::*;
+
+        use super::super::{parse, PolicyName};
+
+        fn name() -> PolicyName {
+            PolicyName::parse("p").unwrap_or_else(|_| PolicyName::default_policy())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2048))]
+
+            /// Arbitrary text: parse returns Ok or Err, never panics.
+            #[test]
+            fn arbitrary_text(text in ".{0,400}") {
+                let _ = parse(&name(), &text);
+            }
+
+            /// Text assembled from the language's own tokens, which reaches deeper into
+            /// the parser than random characters do.
+            #[test]
+            fn policy_shaped_text(parts in proptest::collection::vec(prop_oneof![
+                Just("path"), Just("\"secret/*\""), Just("\"a/+/b\""), Just("{"), Just("}"),
+                Just("["), Just("]"), Just("="), Just(","), Just("capabilities"),
+                Just("\"read\""), Just("\"deny\""), Just("\"bogus\""), Just("policy"),
+                Just("allowed_parameters"), Just("\"*\""), Just("min_wrapping_ttl"),
+                Just("\"1h\""), Just("-5"), Just("1e309"), Just("\n"), Just("#"), Just("\"\\u0000\""),
+                Just("{\"path\":"), Just(":"), Just("null"), Just("true"), Just("\"+*\""),
+            ], 0..40)) {
+                let text = parts.join(" ");
+                let _ = parse(&name(), &text);
+            }
+
+            /// Names: any input is accepted (normalised) or refused, never panics.
+            #[test]
+            fn arbitrary_names(raw in ".{0,300}") {
+                let _ = PolicyName::parse(&raw);
+            }
+        }
     }
 }

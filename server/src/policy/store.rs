@@ -139,11 +139,24 @@ fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// Loads one stored policy. A record this version cannot parse (written by another
+/// version, or damaged) must not stop the vault from unsealing: it is loaded as a policy
+/// that grants nothing, and the failure is logged.
 fn load_record(name: &str, raw: &[u8]) -> Result<LoadedPolicy, PolicyStoreError> {
     let record: PolicyRecord =
         serde_json::from_slice(raw).map_err(|_| PolicyStoreError::Corrupt(name.to_string()))?;
     let policy_name = PolicyName::parse(&record.name)?;
-    let parsed = parse(&policy_name, &record.policy)?;
+    let parsed = match parse(&policy_name, &record.policy) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            tracing::error!(policy = %policy_name, error = %e, "stored policy does not parse; it grants nothing until rewritten");
+            Policy {
+                name: policy_name,
+                rules: Vec::new(),
+                text: record.policy.clone(),
+            }
+        }
+    };
     Ok(LoadedPolicy {
         record,
         parsed: Arc::new(parsed),
@@ -159,7 +172,14 @@ impl PolicyStore {
                 continue;
             }
             if let Some(raw) = barrier.get(&format!("{PREFIX}{name}")).await? {
-                map.insert(name.clone(), load_record(&name, &raw)?);
+                match load_record(&name, &raw) {
+                    Ok(loaded) => {
+                        map.insert(name.clone(), loaded);
+                    }
+                    Err(e) => {
+                        tracing::error!(policy = %name, error = %e, "stored policy skipped");
+                    }
+                }
             }
         }
         let store = PolicyStore {
