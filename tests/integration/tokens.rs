@@ -651,7 +651,19 @@ async fn expired_tokens_are_tidied_with_their_cubbyholes() {
         )
         .await;
     assert_eq!(a.status, 204);
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // A second short token renewed before it expires must survive the tidy.
+    let renewed =
+        client_token(&create(&s, &root, json!({"policies": ["default"], "ttl": "1s"})).await);
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/renew-self",
+            Some(json!({"increment": "1h"})),
+            Some(&renewed),
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let core = s.running().core().clone();
     assert_eq!(core.tidy_tokens().await.unwrap(), 1);
     let a = s
@@ -676,6 +688,10 @@ async fn expired_tokens_are_tidied_with_their_cubbyholes() {
         .unwrap();
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(core.tidy_tokens().await.unwrap(), 0);
+    let a = s
+        .call("GET", "/v1/auth/token/lookup-self", None, Some(&renewed))
+        .await;
+    assert_eq!(a.status, 200, "the renewed token lives on");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,8 @@
 //! this purpose only (HKDF), and the accessor index at `sys/token/accessor/<hex
 //! HMAC(k, accessor)>`. A child token is indexed under its parent at
 //! `sys/token/parent/<parent hash>/<child hash>`, so revoking a token revokes its
-//! descendants. An in-memory cache sits in front of storage; revocation and renewal
+//! descendants; an expiring token is also indexed by expiry second at
+//! `sys/token/expiry/<secs>/<hash>` for the background tidy. An in-memory cache sits in front of storage; revocation and renewal
 //! update it, and it is dropped with the store when the vault seals.
 
 use std::collections::{BTreeMap, HashMap};
@@ -25,6 +26,9 @@ use crate::error::ErrorKind;
 const ID_PREFIX: &str = "sys/token/id/";
 const ACCESSOR_PREFIX: &str = "sys/token/accessor/";
 const PARENT_PREFIX: &str = "sys/token/parent/";
+/// Expiry index: `sys/token/expiry/<unix seconds, 20 digits>/<id hash>`, so the background
+/// tidy visits only tokens that are due instead of every token.
+const EXPIRY_PREFIX: &str = "sys/token/expiry/";
 /// Deepest parent chain followed when checking a token's ancestors.
 const MAX_DEPTH: usize = 256;
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -145,6 +149,12 @@ impl TokenEntry {
     pub fn is_root(&self) -> bool {
         self.policies.iter().any(|p| p == "root")
     }
+}
+
+/// The expiry-index key of a token (`None` for tokens that never expire).
+fn expiry_key(entry: &TokenEntry, id_hash: &str) -> Option<String> {
+    let at = entry.expires_at()?.unix_timestamp().max(0);
+    Some(format!("{EXPIRY_PREFIX}{at:020}/{id_hash}"))
 }
 
 fn secs(n: u64) -> time::Duration {
@@ -357,6 +367,9 @@ impl TokenStore {
                 Vec::new(),
             ));
         }
+        if let Some(key) = expiry_key(entry, &id_hash) {
+            ops.push(BarrierOp::put(key, Vec::new()));
+        }
         self.barrier.write_batch(ops).await?;
         Ok(())
     }
@@ -449,10 +462,20 @@ impl TokenStore {
     }
 
     async fn save(&self, id_hash: &str, entry: TokenEntry) -> Result<Arc<TokenEntry>, TokenError> {
+        self.save_with(id_hash, entry, Vec::new()).await
+    }
+
+    /// Writes `entry` and `extra` index operations in one atomic batch.
+    async fn save_with(
+        &self,
+        id_hash: &str,
+        entry: TokenEntry,
+        extra: Vec<BarrierOp>,
+    ) -> Result<Arc<TokenEntry>, TokenError> {
         let body = serde_json::to_vec(&entry).map_err(|_| TokenError::Corrupt)?;
-        self.barrier
-            .put(&format!("{ID_PREFIX}{id_hash}"), &body)
-            .await?;
+        let mut ops = vec![BarrierOp::put(format!("{ID_PREFIX}{id_hash}"), body)];
+        ops.extend(extra);
+        self.barrier.write_batch(ops).await?;
         let entry = Arc::new(entry);
         if let Ok(mut cache) = self.cache.write() {
             self.revision
@@ -521,7 +544,14 @@ impl TokenStore {
         let mut next = (*entry).clone();
         next.renewed_until_unix_nanos = Some(until.unix_timestamp_nanos());
         next.last_renewal_unix_nanos = Some(now.unix_timestamp_nanos());
-        Ok(Some((self.save(id_hash, next).await?, renewal)))
+        // Move the expiry-index entry with the expiry.
+        let mut index = Vec::new();
+        let (old, new) = (expiry_key(&entry, id_hash), expiry_key(&next, id_hash));
+        if old != new {
+            index.extend(old.map(BarrierOp::delete));
+            index.extend(new.map(|k| BarrierOp::put(k, Vec::new())));
+        }
+        Ok(Some((self.save_with(id_hash, next, index).await?, renewal)))
     }
 
     /// Revokes the token under `id_hash` and all its descendants. Returns the id hashes
@@ -576,23 +606,50 @@ impl TokenStore {
         Ok(revoked)
     }
 
-    /// Revokes every expired or used-up token (with its descendants). Expired tokens
-    /// are already refused at request time; this reclaims their storage. Returns the id
-    /// hashes revoked.
+    /// Revokes every token whose expiry has passed (with its descendants), visiting
+    /// only the expiry-index folders that are due. Expired tokens are already refused at
+    /// request time; this reclaims their storage and cubbyholes. Returns the id hashes
+    /// revoked.
     pub async fn tidy(&self) -> Result<Vec<String>, TokenError> {
         let now = OffsetDateTime::now_utc();
+        let now_secs = now.unix_timestamp().max(0);
         let mut revoked = Vec::new();
-        for id_hash in self.barrier.list(ID_PREFIX).await? {
-            if id_hash.ends_with('/') || revoked.contains(&id_hash) {
+        for folder in self.barrier.list(EXPIRY_PREFIX).await? {
+            let Some(secs) = folder.strip_suffix('/') else {
                 continue;
+            };
+            match secs.parse::<i64>() {
+                Ok(at) if at <= now_secs => {}
+                // Sorted: everything after this is in the future.
+                Ok(_) => break,
+                Err(_) => continue,
             }
-            let dead = self
-                .load(&id_hash)
+            for id_hash in self
+                .barrier
+                .list(&format!("{EXPIRY_PREFIX}{folder}"))
                 .await?
-                .is_some_and(|e| e.is_expired(now) || e.uses_exhausted);
-            if dead {
+            {
+                let index_key = format!("{EXPIRY_PREFIX}{folder}{id_hash}");
                 let _guard = self.writes.lock().await;
-                revoked.extend(self.revoke_tree_locked(&id_hash).await?);
+                match self.load(&id_hash).await? {
+                    Some(e) if e.is_expired(now) || e.uses_exhausted => {
+                        revoked.extend(self.revoke_tree_locked(&id_hash).await?);
+                    }
+                    // Not due yet (it expires later within this second): next time.
+                    Some(e) if expiry_key(&e, &id_hash).as_deref() == Some(index_key.as_str()) => {
+                        continue;
+                    }
+                    // An index entry left behind by an interrupted renewal: make sure
+                    // the entry's real expiry is indexed.
+                    Some(e) => {
+                        if let Some(key) = expiry_key(&e, &id_hash) {
+                            self.barrier.put(&key, &[]).await?;
+                        }
+                    }
+                    None => {}
+                }
+                // This index entry has served its purpose.
+                self.barrier.delete(&index_key).await?;
             }
         }
         Ok(revoked)
@@ -643,6 +700,9 @@ impl TokenStore {
             ops.push(BarrierOp::delete(format!(
                 "{PARENT_PREFIX}{parent}/{id_hash}"
             )));
+        }
+        if let Some(key) = expiry_key(&entry, id_hash) {
+            ops.push(BarrierOp::delete(key));
         }
         for child in self
             .barrier
