@@ -151,6 +151,21 @@ impl TokenEntry {
     }
 }
 
+/// Most token entries kept in memory. The cache only saves storage reads: when it is
+/// full it is emptied and refills with the tokens in use.
+const MAX_CACHED_TOKENS: usize = 65_536;
+
+fn bounded_insert(
+    cache: &mut HashMap<String, Arc<TokenEntry>>,
+    id_hash: &str,
+    entry: &Arc<TokenEntry>,
+) {
+    if cache.len() >= MAX_CACHED_TOKENS && !cache.contains_key(id_hash) {
+        cache.clear();
+    }
+    cache.insert(id_hash.to_string(), Arc::clone(entry));
+}
+
 /// The expiry-index key of a token (`None` for tokens that never expire).
 fn expiry_key(entry: &TokenEntry, id_hash: &str) -> Option<String> {
     let at = entry.expires_at()?.unix_timestamp().max(0);
@@ -455,7 +470,7 @@ impl TokenStore {
         let entry = Arc::new(entry);
         if let Ok(mut cache) = self.cache.write() {
             if self.revision.load(std::sync::atomic::Ordering::SeqCst) == revision {
-                cache.insert(id_hash.to_string(), Arc::clone(&entry));
+                bounded_insert(&mut cache, id_hash, &entry);
             }
         }
         Ok(Some(entry))
@@ -480,7 +495,7 @@ impl TokenStore {
         if let Ok(mut cache) = self.cache.write() {
             self.revision
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            cache.insert(id_hash.to_string(), Arc::clone(&entry));
+            bounded_insert(&mut cache, id_hash, &entry);
         }
         Ok(entry)
     }
