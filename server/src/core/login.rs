@@ -73,6 +73,20 @@ impl Core {
         let spec = token_for(&mount.entry, &grant);
         let lease = spec.ttl;
         let (token, entry) = unsealed.tokens.create(spec).await?;
+        // The method may have been disabled while this login ran; its revocation scan
+        // could not see this token, so take it back here.
+        let still_mounted = unsealed
+            .mounts
+            .resolve(&mount.entry.path)
+            .is_some_and(|m| m.entry.uuid == mount.entry.uuid);
+        if !still_mounted {
+            let revoked = unsealed
+                .tokens
+                .revoke_tree(&unsealed.tokens.id_hash(&token))
+                .await?;
+            self.purge_cubbyholes(unsealed, &revoked).await?;
+            return Err(CoreError::PermissionDenied);
+        }
         tracing::info!(
             mount = %mount.entry.path,
             principal = %grant.principal,

@@ -104,6 +104,9 @@ struct RuleSet {
     exact: HashMap<String, PathRule>,
     /// Highest priority first.
     globs: Vec<PathRule>,
+    /// The earliest `expiration` among the stanzas compiled in: from then on this ACL is
+    /// stale and must be compiled again.
+    stale_at: Option<OffsetDateTime>,
 }
 
 impl Acl {
@@ -123,7 +126,11 @@ impl Acl {
         let mut exact: HashMap<String, PathRule> = HashMap::new();
         let mut globs: HashMap<String, PathRule> = HashMap::new();
         let rules = policies.iter().flat_map(|p| p.rules.iter());
+        let mut stale_at: Option<OffsetDateTime> = None;
         for rule in rules.filter(|r| !r.pattern.is_templated() && !r.is_expired(now)) {
+            if let Some(at) = rule.expiration {
+                stale_at = Some(stale_at.map_or(at, |s| s.min(at)));
+            }
             let table = if rule.pattern.is_exact() {
                 &mut exact
             } else {
@@ -138,7 +145,20 @@ impl Acl {
         }
         let mut globs: Vec<PathRule> = globs.into_values().collect();
         globs.sort_by(|a, b| b.pattern.cmp_priority(&a.pattern));
-        Acl(Arc::new(Compiled::Rules(RuleSet { exact, globs })))
+        Acl(Arc::new(Compiled::Rules(RuleSet {
+            exact,
+            globs,
+            stale_at,
+        })))
+    }
+
+    /// Whether a stanza compiled into this ACL has expired since (the ACL must then be
+    /// compiled again; a cache must not keep serving it).
+    pub fn is_stale(&self, now: OffsetDateTime) -> bool {
+        match &*self.0 {
+            Compiled::Root => false,
+            Compiled::Rules(set) => set.stale_at.is_some_and(|at| at <= now),
+        }
     }
 
     /// Whether this is the root ACL.
@@ -588,6 +608,13 @@ path "identity/entity/id/{{identity.entity.id}}" { capabilities = ["read"] }
 "#]);
         assert!(!allows(&acl, "kv/old", Capability::Read));
         assert!(allows(&acl, "kv/new", Capability::Read));
+        // The ACL knows when it goes stale: at the earliest expiration compiled in.
+        let now = OffsetDateTime::now_utc();
+        assert!(!acl.is_stale(now));
+        let far = now + time::Duration::days(365 * 2000);
+        assert!(acl.is_stale(far));
+        assert!(!acl_of(&[r#"path "kv/x" { capabilities = ["read"] }"#]).is_stale(far));
+        assert!(!Acl::root().is_stale(far));
         assert!(!allows(
             &acl,
             "identity/entity/id/{{identity.entity.id}}",

@@ -306,6 +306,7 @@ impl PolicyStore {
             .read()
             .ok()
             .and_then(|cache| cache.get(policies).cloned())
+            .filter(|acl| !acl.is_stale(OffsetDateTime::now_utc()))
         {
             return acl;
         }
