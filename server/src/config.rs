@@ -6,6 +6,8 @@
 //! tls_cert_file = "/etc/strongroom/tls/cert.pem"
 //! tls_key_file = "/etc/strongroom/tls/key.pem"
 //! # tls_disable = true       # explicit opt-out; logs a loud warning
+//! # x_forwarded_for_authorized_addrs = ["10.0.0.0/8"]
+//! #   proxies whose X-Forwarded-For names the client (rate limits, CIDR bindings)
 //! # tls_client_ca_file = "/etc/strongroom/tls/client-ca.pem"
 //! #   PEM bundle of the CAs client certificates must chain to. Client certificates are
 //! #   then requested but optional: clients without one connect and use tokens as
@@ -38,6 +40,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::credential::lockout::LockoutPolicy;
+use crate::credential::token_fields::Cidr;
 use crate::limits::RateLimit;
 
 /// Why the configuration could not be used.
@@ -134,6 +137,8 @@ struct RawListener {
     max_request_size: Option<usize>,
     max_json_depth: Option<usize>,
     request_timeout_secs: Option<u64>,
+    #[serde(default)]
+    x_forwarded_for_authorized_addrs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -173,6 +178,10 @@ pub struct ListenerConfig {
     pub max_json_depth: usize,
     /// Time limit for one request.
     pub request_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed (Vault's
+    /// `x_forwarded_for_authorized_addrs`): for requests from them, the client address
+    /// (rate limits, CIDR bindings) is the last address in the header.
+    pub forwarded_for_trusted: Vec<Cidr>,
 }
 
 /// The storage backend.
@@ -380,6 +389,18 @@ impl Config {
                 request_timeout: Duration::from_secs(
                     raw.listener.request_timeout_secs.unwrap_or(90).max(1),
                 ),
+                forwarded_for_trusted: raw
+                    .listener
+                    .x_forwarded_for_authorized_addrs
+                    .iter()
+                    .map(|c| {
+                        Cidr::parse(c).map_err(|_| {
+                            ConfigError::Invalid(format!(
+                                "[listener] x_forwarded_for_authorized_addrs: invalid CIDR {c:?}"
+                            ))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
             },
             storage,
             disable_mlock: raw.disable_mlock,
@@ -397,6 +418,7 @@ impl Config {
                 max_request_size: DEFAULT_MAX_REQUEST_SIZE,
                 max_json_depth: DEFAULT_MAX_JSON_DEPTH,
                 request_timeout: Duration::from_secs(90),
+                forwarded_for_trusted: Vec::new(),
             },
             storage: StorageConfig::Inmem,
             disable_mlock: true,
@@ -499,5 +521,15 @@ mod tests {
         ))
         .is_err());
         assert!(Config::parse(&format!("{BASE}{listener}[limits]\nbogus = 1\n")).is_err());
+        let trusted = "[listener]\naddress = \"127.0.0.1:8200\"\ntls_disable = true\n\
+                       x_forwarded_for_authorized_addrs = [\"10.0.0.0/8\", \"::1\"]\n";
+        let c = Config::parse(&format!("{BASE}{trusted}")).unwrap();
+        assert_eq!(c.listener.forwarded_for_trusted.len(), 2);
+        let bad = "[listener]\naddress = \"127.0.0.1:8200\"\ntls_disable = true\n\
+                   x_forwarded_for_authorized_addrs = [\"10.0.0.0/99\"]\n";
+        assert!(matches!(
+            Config::parse(&format!("{BASE}{bad}")),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 }

@@ -150,6 +150,7 @@ pub async fn start_with_backend(
         max_json_depth: config.listener.max_json_depth,
         request_timeout: config.listener.request_timeout,
         tls: tls_config.is_some(),
+        forwarded_for_trusted: std::sync::Arc::from(config.listener.forwarded_for_trusted.clone()),
     };
     let app = api::router(ApiState {
         core: Arc::clone(&core),

@@ -494,3 +494,67 @@ async fn auth_methods_cannot_create_root_tokens() {
     assert_eq!(a.status, 400);
     assert_eq!(a.errors(), vec!["auth methods cannot create root tokens"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_proxies_name_the_client() {
+    let s = TestServer::start_with(|c| {
+        c.limits.login = Some(strongroom_server::limits::RateLimit {
+            per_second: 0.01,
+            burst: 2,
+        });
+        c.listener.forwarded_for_trusted =
+            vec![strongroom_server::credential::token_fields::Cidr::parse("127.0.0.1/32").unwrap()];
+    })
+    .await;
+    let root = s.init_and_unseal(1, 1).await.root_token;
+    enable(&s, &root, "userpass", "userpass").await;
+    let login_from = |client: &'static str| {
+        let s = &s;
+        async move {
+            s.send(
+                s.http()
+                    .post(format!("{}/v1/auth/userpass/login/dave", s.url()))
+                    .header("X-Forwarded-For", client)
+                    .json(&json!({"password": "x"})),
+            )
+            .await
+        }
+    };
+    // Each forwarded client has its own bucket; the last entry is the one that counts.
+    assert_eq!(login_from("10.0.0.1").await.status, 400);
+    assert_eq!(login_from("192.0.2.7, 10.0.0.1").await.status, 400);
+    assert_eq!(login_from("10.0.0.1").await.status, 429);
+    assert_eq!(login_from("10.0.0.2").await.status, 400);
+    let a = login_from("not-an-address").await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.errors(),
+        vec!["invalid X-Forwarded-For header: the last entry is not an IP address"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_ignored_from_untrusted_peers() {
+    let s = TestServer::start_with(|c| {
+        c.limits.login = Some(strongroom_server::limits::RateLimit {
+            per_second: 0.01,
+            burst: 2,
+        });
+    })
+    .await;
+    let root = s.init_and_unseal(1, 1).await.root_token;
+    enable(&s, &root, "userpass", "userpass").await;
+    let mut statuses = Vec::new();
+    for client in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+        let a = s
+            .send(
+                s.http()
+                    .post(format!("{}/v1/auth/userpass/login/erin", s.url()))
+                    .header("X-Forwarded-For", client)
+                    .json(&json!({"password": "x"})),
+            )
+            .await;
+        statuses.push(a.status);
+    }
+    assert_eq!(statuses, vec![400, 400, 429], "one bucket: the TCP peer's");
+}

@@ -9,6 +9,9 @@ pub enum ApiError {
     /// From the core.
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// A trusted proxy sent an `X-Forwarded-For` whose last entry is not an address.
+    #[error("invalid X-Forwarded-For header: the last entry is not an IP address")]
+    BadForwardedFor,
     /// The global request quota is spent.
     #[error("rate limit quota exceeded")]
     QuotaExceeded {
@@ -83,6 +86,7 @@ impl ApiError {
             | ApiError::BadForm
             | ApiError::BadPath(_)
             | ApiError::BadQuery(_)
+            | ApiError::BadForwardedFor
             | ApiError::ListAndScan
             | ApiError::BadWrapTtl(_)
             | ApiError::WrappingUnsupported => ErrorKind::Invalid,

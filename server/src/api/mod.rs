@@ -50,6 +50,8 @@ pub struct ApiLimits {
     pub request_timeout: Duration,
     /// Whether the listener is TLS (adds HSTS).
     pub tls: bool,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub forwarded_for_trusted: std::sync::Arc<[crate::credential::token_fields::Cidr]>,
 }
 
 impl Default for ApiLimits {
@@ -59,6 +61,7 @@ impl Default for ApiLimits {
             max_json_depth: 64,
             request_timeout: Duration::from_secs(90),
             tls: false,
+            forwarded_for_trusted: std::sync::Arc::from(Vec::new()),
         }
     }
 }
@@ -124,6 +127,31 @@ async fn entry(State(app): State<ApiState>, req: Request<Body>) -> Response {
         );
     }
     response::finish(resp, &request_id, app.limits.tls)
+}
+
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy that sent
+/// `X-Forwarded-For`, the last address in that header (the one the proxy itself saw).
+fn client_addr(
+    peer: Option<std::net::IpAddr>,
+    headers: &axum::http::HeaderMap,
+    trusted: &[crate::credential::token_fields::Cidr],
+) -> Result<Option<std::net::IpAddr>, ApiError> {
+    let Some(peer) = peer else {
+        return Ok(None);
+    };
+    if !trusted.iter().any(|c| c.contains(peer)) {
+        return Ok(Some(peer));
+    }
+    let Some(forwarded) = header_str(headers, "x-forwarded-for") else {
+        return Ok(Some(peer));
+    };
+    forwarded
+        .rsplit(',')
+        .next()
+        .map(str::trim)
+        .and_then(|last| last.parse().ok())
+        .map(Some)
+        .ok_or(ApiError::BadForwardedFor)
 }
 
 /// The verb as the edge understands it.
@@ -290,10 +318,14 @@ async fn serve(app: &ApiState, request_id: &str, req: Request<Body>) -> Result<R
         path,
         data,
         token: token_from(&parts.headers),
-        remote_addr: parts
-            .extensions
-            .get::<crate::server::ClientAddr>()
-            .map(|a| a.0.ip()),
+        remote_addr: client_addr(
+            parts
+                .extensions
+                .get::<crate::server::ClientAddr>()
+                .map(|a| a.0.ip()),
+            &parts.headers,
+            &app.limits.forwarded_for_trusted,
+        )?,
         client_certs: parts
             .extensions
             .get::<crate::server::ClientCerts>()
