@@ -991,3 +991,25 @@ path "kv/x" { capabilities = ["deny"] }
         }
     }
 }
+
+#[cfg(test)]
+mod deep_nesting {
+    /// Deeply nested policy text (a policy writer's input) is refused, never a stack
+    /// overflow that would take the server down.
+    #[test]
+    fn deep_nesting_is_refused_not_a_crash() {
+        let name =
+            super::PolicyName::parse("p").unwrap_or_else(|_| super::PolicyName::default_policy());
+        for n in [1_000usize, 100_000] {
+            for text in [
+                format!("path \"x\" {{ capabilities = {} }}", "[".repeat(n)),
+                format!("path \"x\" {{ a = {} }}", "{ a = ".repeat(n)),
+                format!("path \"x\" {{ a = {} }}", "(".repeat(n)),
+                format!("{{\"path\":{}", "[".repeat(n)),
+                format!("{{\"path\":{}", "{\"a\":".repeat(n)),
+            ] {
+                assert!(super::parse(&name, &text).is_err());
+            }
+        }
+    }
+}
