@@ -1220,14 +1220,15 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let (barrier, _raw, _key) = rt.block_on(crate::barrier::testing::unsealed_barrier());
         let c = MountContext {
-            view: barrier.view("auth/approletest/").unwrap(),
-            mount_path: "auth/approle/".into(),
             // Unique per test: the lock table is process-wide.
             accessor: format!("auth_approle_{}", random_uuid().unwrap().as_str()),
-            default_lease_ttl: 2_764_800,
             max_lease_ttl,
+            ..rt.block_on(MountContext::for_test(
+                "auth/approletest/",
+                "auth/approle/",
+                "",
+            ))
         };
         H { rt, c }
     }

@@ -652,14 +652,7 @@ mod tests {
     }
 
     async fn ctx() -> MountContext {
-        let (barrier, _raw, _key) = crate::barrier::testing::unsealed_barrier().await;
-        MountContext {
-            view: barrier.view("auth/cert-test/").unwrap(),
-            mount_path: "auth/cert/".into(),
-            accessor: "auth_cert_00000000".into(),
-            default_lease_ttl: 2_764_800,
-            max_lease_ttl: 2_764_800,
-        }
+        MountContext::for_test("auth/cert-test/", "auth/cert/", "auth_cert_00000000").await
     }
 
     async fn call_with(

@@ -645,14 +645,12 @@ mod tests {
     const SECRET: &str = "s3cret-Pa55word-do-not-leak";
 
     async fn ctx() -> MountContext {
-        let (barrier, _raw, _key) = crate::barrier::testing::unsealed_barrier().await;
-        MountContext {
-            view: barrier.view("auth/userpass-test/").unwrap(),
-            mount_path: "auth/userpass/".into(),
-            accessor: "auth_userpass_00000000".into(),
-            default_lease_ttl: 2_764_800,
-            max_lease_ttl: 2_764_800,
-        }
+        MountContext::for_test(
+            "auth/userpass-test/",
+            "auth/userpass/",
+            "auth_userpass_00000000",
+        )
+        .await
     }
 
     async fn call_from(

@@ -34,6 +34,24 @@ pub struct MountContext {
     pub max_lease_ttl: u64,
 }
 
+impl MountContext {
+    /// For unit tests of engines and auth methods: a context over a fresh unsealed
+    /// in-memory barrier at `prefix`, with the system default TTLs.
+    #[cfg(test)]
+    pub(crate) async fn for_test(prefix: &str, mount_path: &str, accessor: &str) -> MountContext {
+        let (barrier, _raw, _key) = crate::barrier::testing::unsealed_barrier().await;
+        MountContext {
+            view: barrier
+                .view(prefix)
+                .unwrap_or_else(|e| panic!("test view {prefix}: {e}")),
+            mount_path: mount_path.into(),
+            accessor: accessor.into(),
+            default_lease_ttl: crate::mount::SYSTEM_DEFAULT_TTL,
+            max_lease_ttl: crate::mount::SYSTEM_DEFAULT_TTL,
+        }
+    }
+}
+
 /// One request for an engine. `Debug` shows field names only, never values.
 pub struct EngineRequest<'a> {
     /// What to do.

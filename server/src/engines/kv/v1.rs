@@ -133,14 +133,7 @@ mod tests {
     use serde_json::json;
 
     async fn ctx() -> MountContext {
-        let (barrier, _raw, _key) = crate::barrier::testing::unsealed_barrier().await;
-        MountContext {
-            view: barrier.view("logical/test/").unwrap(),
-            mount_path: "kv/".into(),
-            accessor: "kv_12345678".into(),
-            default_lease_ttl: 2_764_800,
-            max_lease_ttl: 2_764_800,
-        }
+        MountContext::for_test("logical/test/", "kv/", "kv_12345678").await
     }
 
     async fn call(

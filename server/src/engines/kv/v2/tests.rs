@@ -8,14 +8,7 @@ use super::*;
 use crate::engines::{EngineRequest, MountContext};
 
 async fn ctx() -> MountContext {
-    let (barrier, _raw, _key) = crate::barrier::testing::unsealed_barrier().await;
-    MountContext {
-        view: barrier.view("logical/kv2test/").unwrap(),
-        mount_path: "secret/".into(),
-        accessor: "kv_00000000".into(),
-        default_lease_ttl: 2_764_800,
-        max_lease_ttl: 2_764_800,
-    }
+    MountContext::for_test("logical/kv2test/", "secret/", "kv_00000000").await
 }
 
 async fn call(
