@@ -1,4 +1,4 @@
-//! Small encoders and checks used on the request path.
+//! Small encoders and string checks shared across the server.
 //!
 //! `hex::encode` builds its string one `char` at a time; token hashes and kv v2 version
 //! keys are hex-encoded on every request, so they go through a table instead; paths and
@@ -25,6 +25,27 @@ pub fn has_control_char(s: &str) -> bool {
         || bytes
             .windows(2)
             .any(|w| w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1]))
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of characters.
+pub fn star_glob(pattern: &str, text: &str) -> bool {
+    let mut pieces = pattern.split('*');
+    let first = pieces.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        // No `*`: an exact match.
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
 }
 
 #[cfg(test)]

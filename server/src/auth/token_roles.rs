@@ -17,6 +17,7 @@ use crate::core::fields::{opt_bool, opt_string, opt_string_list, opt_u64};
 use crate::core::request::{unknown_field_warning, LogicalRequest, LogicalResponse, Operation};
 use crate::core::CoreError;
 use crate::credential::token_fields::{opt_cidrs, Cidr};
+use crate::encoding::star_glob;
 
 const PREFIX: &str = "sys/token/role/";
 
@@ -98,26 +99,6 @@ fn valid_suffix(s: &str) -> bool {
         && word(chars[0])
         && word(chars[chars.len() - 1])
         && chars.iter().all(|c| word(*c) || matches!(c, '-' | '.'))
-}
-
-/// `*` anywhere in `pattern` matches any run of characters.
-fn glob(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first) || !name[first.len()..].ends_with(last) {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 fn lower_list(data: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, CoreError> {
@@ -236,7 +217,10 @@ impl TokenRole {
         };
         let denied = |p: &String| {
             self.disallowed_policies.contains(p)
-                || self.disallowed_policies_glob.iter().any(|g| glob(g, p))
+                || self
+                    .disallowed_policies_glob
+                    .iter()
+                    .any(|g| star_glob(g, p))
         };
         if let Some(p) = asked.iter().find(|p| denied(p)) {
             return Err(invalid(format!(
@@ -249,7 +233,7 @@ impl TokenRole {
             let allowed = |p: &String| {
                 p == "default"
                     || self.allowed_policies.contains(p)
-                    || self.allowed_policies_glob.iter().any(|g| glob(g, p))
+                    || self.allowed_policies_glob.iter().any(|g| star_glob(g, p))
             };
             if !asked.iter().all(allowed) {
                 let mut with_default: BTreeSet<&String> = asked.iter().collect();
@@ -362,12 +346,12 @@ mod tests {
 
     #[test]
     fn globs_and_suffixes() {
-        assert!(glob("app-*", "app-web"));
-        assert!(glob("*-ro", "db-ro"));
-        assert!(glob("a*b*c", "axxbyyc"));
-        assert!(!glob("a*b*c", "axxc"));
-        assert!(glob("exact", "exact"));
-        assert!(!glob("exact", "exactly"));
+        assert!(star_glob("app-*", "app-web"));
+        assert!(star_glob("*-ro", "db-ro"));
+        assert!(star_glob("a*b*c", "axxbyyc"));
+        assert!(!star_glob("a*b*c", "axxc"));
+        assert!(star_glob("exact", "exact"));
+        assert!(!star_glob("exact", "exactly"));
         assert!(valid_suffix("v1x"));
         assert!(valid_suffix("a.b-c"));
         assert!(!valid_suffix("ab"));
