@@ -12,11 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::barrier::Barrier;
-use crate::core::duration::opt_duration;
 use crate::core::fields::{opt_bool, opt_string, opt_string_list, opt_u64};
 use crate::core::request::{unknown_field_warning, LogicalRequest, LogicalResponse, Operation};
 use crate::core::CoreError;
-use crate::credential::token_fields::{opt_cidrs, Cidr};
+use crate::credential::token_fields::{self, opt_cidrs, opt_policy_list, Cidr};
 use crate::encoding::star_glob;
 
 const PREFIX: &str = "sys/token/role/";
@@ -101,39 +100,19 @@ fn valid_suffix(s: &str) -> bool {
         && chars.iter().all(|c| word(*c) || matches!(c, '-' | '.'))
 }
 
-fn lower_list(data: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, CoreError> {
-    Ok(opt_string_list(data, name)?.map(|l| {
-        let mut l: Vec<String> = l.into_iter().map(|p| p.to_lowercase()).collect();
-        l.sort();
-        l.dedup();
-        l
-    }))
-}
-
-fn duration(data: &Map<String, Value>, names: &[&str]) -> Result<Option<u64>, CoreError> {
-    for name in names {
-        if let Some(v) = opt_duration(data, name)
-            .map_err(|e| invalid(format!("invalid value for {name:?}: {e}")))?
-        {
-            return Ok(Some(v));
-        }
-    }
-    Ok(None)
-}
-
 impl TokenRole {
     fn updated(&self, data: &Map<String, Value>) -> Result<TokenRole, CoreError> {
         let mut r = self.clone();
-        if let Some(v) = lower_list(data, "allowed_policies")? {
+        if let Some(v) = opt_policy_list(data, "allowed_policies")? {
             r.allowed_policies = v;
         }
-        if let Some(v) = lower_list(data, "disallowed_policies")? {
+        if let Some(v) = opt_policy_list(data, "disallowed_policies")? {
             r.disallowed_policies = v;
         }
-        if let Some(v) = lower_list(data, "allowed_policies_glob")? {
+        if let Some(v) = opt_policy_list(data, "allowed_policies_glob")? {
             r.allowed_policies_glob = v;
         }
-        if let Some(v) = lower_list(data, "disallowed_policies_glob")? {
+        if let Some(v) = opt_policy_list(data, "disallowed_policies_glob")? {
             r.disallowed_policies_glob = v;
         }
         if let Some(v) = opt_bool(data, "orphan")? {
@@ -149,10 +128,12 @@ impl TokenRole {
             }
             r.path_suffix = v;
         }
-        if let Some(v) = duration(data, &["token_period", "period"])? {
+        if let Some(v) = token_fields::duration(data, &["token_period", "period"])? {
             r.token_period = v;
         }
-        if let Some(v) = duration(data, &["token_explicit_max_ttl", "explicit_max_ttl"])? {
+        if let Some(v) =
+            token_fields::duration(data, &["token_explicit_max_ttl", "explicit_max_ttl"])?
+        {
             r.token_explicit_max_ttl = v;
         }
         if let Some(v) = opt_bool(data, "token_no_default_policy")? {

@@ -53,10 +53,9 @@ use time::OffsetDateTime;
 use tokio::sync::OwnedMutexGuard;
 use zeroize::Zeroizing;
 
-use super::token_fields::{cidrs_allow, opt_cidrs, Cidr};
+use super::token_fields::{self, cidrs_allow, opt_cidrs, Cidr};
 use super::{CredentialRequest, CredentialResponse, LoginGrant, TokenFields};
 use crate::barrier::{BarrierError, BarrierOp, StorageView};
-use crate::core::duration::opt_duration;
 use crate::core::fields::{opt_bool, opt_string, opt_u64, FieldError};
 use crate::core::request::Operation;
 use crate::engines::{EngineError, EngineResponse, MountContext};
@@ -1146,8 +1145,7 @@ fn field_err(e: FieldError) -> EngineError {
 }
 
 fn duration(data: &Map<String, Value>, name: &str) -> Result<Option<u64>, EngineError> {
-    opt_duration(data, name)
-        .map_err(|e| EngineError::Invalid(format!("invalid value for {name:?}: {e}")))
+    token_fields::duration(data, &[name])
 }
 
 /// A LIST answer; an empty list is a 404, as Vault answers.

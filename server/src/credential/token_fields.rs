@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::core::duration::opt_duration;
-use crate::core::fields::{opt_bool, opt_string, opt_string_list, opt_u64};
+use crate::core::fields::{opt_bool, opt_string, opt_string_list, opt_u64, FieldError};
 use crate::engines::EngineError;
 
 /// The names this module reads (for unknown-field warnings).
@@ -151,7 +151,11 @@ fn field_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Invalid(e.to_string())
 }
 
-fn duration(data: &Map<String, Value>, names: &[&str]) -> Result<Option<u64>, EngineError> {
+/// The first of `names` present, as a duration (seconds); `None` when none is.
+pub(crate) fn duration(
+    data: &Map<String, Value>,
+    names: &[&str],
+) -> Result<Option<u64>, EngineError> {
     for name in names {
         if let Some(v) = opt_duration(data, name)
             .map_err(|e| EngineError::Invalid(format!("invalid value for {name:?}: {e}")))?
@@ -160,6 +164,19 @@ fn duration(data: &Map<String, Value>, names: &[&str]) -> Result<Option<u64>, En
         }
     }
     Ok(None)
+}
+
+/// A list of policy names (array or comma string): lower-cased, sorted, deduplicated.
+pub(crate) fn opt_policy_list(
+    data: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<Vec<String>>, FieldError> {
+    Ok(opt_string_list(data, name)?.map(|list| {
+        let mut list: Vec<String> = list.into_iter().map(|p| p.to_lowercase()).collect();
+        list.sort();
+        list.dedup();
+        list
+    }))
 }
 
 impl TokenFields {
@@ -179,14 +196,11 @@ impl TokenFields {
         if let Some(v) = duration(data, &["token_period", "period"])? {
             next.period = v;
         }
-        let policies = match opt_string_list(data, "token_policies").map_err(field_err)? {
+        let policies = match opt_policy_list(data, "token_policies").map_err(field_err)? {
             Some(p) => Some(p),
-            None => opt_string_list(data, "policies").map_err(field_err)?,
+            None => opt_policy_list(data, "policies").map_err(field_err)?,
         };
         if let Some(p) = policies {
-            let mut p: Vec<String> = p.into_iter().map(|s| s.to_lowercase()).collect();
-            p.sort();
-            p.dedup();
             next.policies = p;
         }
         let cidrs = match opt_cidrs(data, "token_bound_cidrs")? {
