@@ -6,32 +6,18 @@
 //! Disabling one revokes every token issued through it, then deletes its data. The
 //! built-in `token/` method cannot be disabled.
 
-use serde_json::{Map, Value};
-
 use super::mounts;
-use crate::core::fields::{opt_bool, opt_string};
-use crate::core::request::{unknown_field_warning, LogicalRequest, LogicalResponse, Operation};
+use crate::core::fields::opt_string;
+use crate::core::request::{LogicalRequest, LogicalResponse, Operation};
 use crate::core::{Core, CoreError, Unsealed};
-use crate::mount::{MountEntry, MountError, MountPath, MountType};
+use crate::mount::{MountError, MountPath, MountType};
 
 /// `GET sys/auth`.
 pub(super) fn list(
     unsealed: &Unsealed,
     req: &LogicalRequest,
 ) -> Result<LogicalResponse, CoreError> {
-    if req.operation != Operation::Read {
-        return Err(CoreError::MethodNotAllowed);
-    }
-    let map: Map<String, Value> = unsealed
-        .mounts
-        .list()
-        .iter()
-        .filter(|e| e.mount_type.is_auth())
-        .map(|e| (e.auth_path().to_string(), e.to_auth_wire()))
-        .collect();
-    let mut resp = LogicalResponse::with_data(Value::Object(map));
-    resp.duplicate_top_level = true;
-    Ok(resp)
+    mounts::list_table(unsealed, req, mounts::Table::Auth)
 }
 
 /// `sys/auth/:path`: read, enable, disable.
@@ -88,18 +74,7 @@ async fn enable(
     }
     let mount_type = MountType::parse_auth(&raw_type)?;
     let options = mounts::parse_options(&req.data)?;
-    let (config, warnings) = mounts::parse_config(&req.data)?;
-    let description = opt_string(&req.data, "description")?.unwrap_or_default();
-    let mut entry = MountEntry::new(path, mount_type, description, config, options);
-    entry.local = opt_bool(&req.data, "local")?.unwrap_or(false);
-    entry.seal_wrap = opt_bool(&req.data, "seal_wrap")?.unwrap_or(false);
-    let entry = unsealed.mounts.enable(entry).await?;
-    tracing::info!(path = %entry.path, r#type = entry.mount_type.as_str(), accessor = %entry.accessor, "auth method enabled");
-    let mut resp = LogicalResponse::empty();
-    resp.warnings = warnings;
-    resp.warnings
-        .extend(unknown_field_warning(&req.data, mounts::ENABLE_FIELDS));
-    Ok(resp)
+    mounts::enable_entry(unsealed, path, mount_type, options, req).await
 }
 
 /// `sys/auth/:path/tune`.

@@ -11,7 +11,7 @@ use crate::core::{CoreError, Unsealed};
 use crate::mount::{MountConfig, MountEntry, MountError, MountPath, MountType};
 
 /// Fields `POST sys/mounts/:path` accepts.
-pub(super) const ENABLE_FIELDS: &[&str] = &[
+const ENABLE_FIELDS: &[&str] = &[
     "type",
     "description",
     "config",
@@ -36,6 +36,25 @@ pub(super) fn list(
     unsealed: &Unsealed,
     req: &LogicalRequest,
 ) -> Result<LogicalResponse, CoreError> {
+    list_table(unsealed, req, Table::Secrets)
+}
+
+/// The two views of the one mount table: secrets engines (`sys/mounts`, keyed by path)
+/// and auth methods (`sys/auth`, keyed by the path without `auth/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Table {
+    /// `sys/mounts`.
+    Secrets,
+    /// `sys/auth`.
+    Auth,
+}
+
+/// `GET sys/mounts` or `GET sys/auth`: every mount of `table`, duplicated at the top level.
+pub(super) fn list_table(
+    unsealed: &Unsealed,
+    req: &LogicalRequest,
+    table: Table,
+) -> Result<LogicalResponse, CoreError> {
     if req.operation != Operation::Read {
         return Err(CoreError::MethodNotAllowed);
     }
@@ -43,8 +62,11 @@ pub(super) fn list(
         .mounts
         .list()
         .iter()
-        .filter(|e| !e.mount_type.is_auth())
-        .map(|e| (e.path.clone(), e.to_wire()))
+        .filter(|e| e.mount_type.is_auth() == (table == Table::Auth))
+        .map(|e| match table {
+            Table::Secrets => (e.path.clone(), e.to_wire()),
+            Table::Auth => (e.auth_path().to_string(), e.to_auth_wire()),
+        })
         .collect();
     let mut resp = LogicalResponse::with_data(Value::Object(map));
     resp.duplicate_top_level = true;
@@ -196,13 +218,30 @@ async fn enable(
             .insert("version".into(), version.into());
     }
     check_kv_version(&options)?;
+    enable_entry(unsealed, path, mount_type, options, req).await
+}
+
+/// The part of enabling a secrets engine or an auth method that is the same for both:
+/// `config`, `description`, `local`, `seal_wrap`, the table write, and the warnings.
+pub(super) async fn enable_entry(
+    unsealed: &Unsealed,
+    path: &MountPath,
+    mount_type: MountType,
+    options: Option<BTreeMap<String, String>>,
+    req: &LogicalRequest,
+) -> Result<LogicalResponse, CoreError> {
     let (config, warnings) = parse_config(&req.data)?;
     let description = opt_string(&req.data, "description")?.unwrap_or_default();
     let mut entry = MountEntry::new(path, mount_type, description, config, options);
     entry.local = opt_bool(&req.data, "local")?.unwrap_or(false);
     entry.seal_wrap = opt_bool(&req.data, "seal_wrap")?.unwrap_or(false);
     let entry = unsealed.mounts.enable(entry).await?;
-    tracing::info!(path = %entry.path, r#type = entry.mount_type.as_str(), accessor = %entry.accessor, "secrets engine enabled");
+    let what = if entry.mount_type.is_auth() {
+        "auth method enabled"
+    } else {
+        "secrets engine enabled"
+    };
+    tracing::info!(path = %entry.path, r#type = entry.mount_type.as_str(), accessor = %entry.accessor, "{what}");
     let mut resp = LogicalResponse::empty();
     resp.warnings = warnings;
     resp.warnings
