@@ -130,7 +130,7 @@ pub async fn handle(
         }
         TokenEndpoint::RenewSelf if write => {
             let stored = StoredToken {
-                id_hash: store.id_hash(caller.token),
+                id_hash: caller.id_hash.clone(),
                 entry: caller.entry.clone(),
             };
             renew(
@@ -155,7 +155,7 @@ pub async fn handle(
             Ok(revoked_outcome(revoked, &req.data, &["token"]))
         }
         TokenEndpoint::RevokeSelf if write => {
-            let revoked = store.revoke_tree(&store.id_hash(caller.token)).await?;
+            let revoked = store.revoke_tree(&caller.id_hash).await?;
             Ok(revoked_outcome(revoked, &req.data, &[]))
         }
         TokenEndpoint::RevokeOrphan if write => {
@@ -244,7 +244,7 @@ async fn named_or_caller(
     match opt_string(data, "token")?.filter(|t| !t.trim().is_empty()) {
         None => {
             let stored = StoredToken {
-                id_hash: store.id_hash(caller.token),
+                id_hash: caller.id_hash.clone(),
                 entry: caller.entry.clone(),
             };
             Ok(Some((caller.token.clone(), stored)))
@@ -539,7 +539,7 @@ async fn create(
         period,
         num_uses,
         renewable,
-        parent: (!orphan).then(|| store.id_hash(caller.token)),
+        parent: (!orphan).then(|| caller.id_hash.clone()),
         // Renewals stop at the system max TTL from issue; periodic and never-expiring
         // (root) tokens have no such cap.
         max_ttl: if period > 0 || ttl == 0 { 0 } else { MAX_TTL },

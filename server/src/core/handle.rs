@@ -15,7 +15,7 @@ use crate::credential::token_fields::cidrs_allow;
 use crate::credential::{self, CredentialRequest, CredentialResponse};
 use crate::engines::{self, EngineRequest, MountContext};
 use crate::mount::{MountType, ResolvedMount};
-use crate::policy::{Acl, AclRequest, Authorized, Capability};
+use crate::policy::{Acl, AclRequest, Authorized, Capability, PolicyName};
 use crate::router::{self, Route, SysEndpoint};
 use crate::{auth, system};
 
@@ -122,7 +122,9 @@ impl Core {
                     (
                         SysEndpoint::PolicyAcl(name) | SysEndpoint::PolicyLegacy(name),
                         Operation::Update,
-                    ) => Some(unsealed.policies.exists(&name.trim().to_lowercase())),
+                    ) => Some(
+                        PolicyName::parse(name).is_ok_and(|n| unsealed.policies.exists(n.as_str())),
+                    ),
                     _ => None,
                 };
                 let authorized = authorize(&caller, req, exists, needs_sudo)?;

@@ -155,9 +155,14 @@ impl Acl {
     /// Whether a stanza compiled into this ACL has expired since (the ACL must then be
     /// compiled again; a cache must not keep serving it).
     pub fn is_stale(&self, now: OffsetDateTime) -> bool {
+        self.stale_at().is_some_and(|at| at <= now)
+    }
+
+    /// When this ACL goes stale (the earliest `expiration` compiled in), if ever.
+    pub fn stale_at(&self) -> Option<OffsetDateTime> {
         match &*self.0 {
-            Compiled::Root => false,
-            Compiled::Rules(set) => set.stale_at.is_some_and(|at| at <= now),
+            Compiled::Root => None,
+            Compiled::Rules(set) => set.stale_at,
         }
     }
 
