@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::TestServer;
+use crate::harness::{client_token, TestServer};
 
 async fn enable(s: &TestServer, root: &str, path: &str, kind: &str) {
     let a = s
@@ -136,18 +136,10 @@ async fn behaviour_13_auth_mounts() {
     assert!(a.body["data"].get("userpass/").is_none());
 
     // sys/auth/* needs sudo.
-    let plain = s
-        .call(
-            "POST",
-            "/v1/auth/token/create",
-            Some(json!({"policies": ["default"]})),
-            Some(&root),
-        )
-        .await;
-    let plain = plain.body["auth"]["client_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let plain = client_token(
+        &s.create_token(&root, json!({"policies": ["default"]}))
+            .await,
+    );
     let a = s
         .call(
             "POST",

@@ -42,6 +42,14 @@ pub struct TestServer {
     http: reqwest::Client,
 }
 
+/// The `auth.client_token` of a token or login response.
+pub fn client_token(body: &Value) -> String {
+    body["auth"]["client_token"]
+        .as_str()
+        .expect("auth.client_token")
+        .to_string()
+}
+
 impl TestServer {
     /// Plain HTTP on 127.0.0.1:0.
     pub async fn start() -> TestServer {
@@ -135,6 +143,16 @@ impl TestServer {
             req = req.json(&b);
         }
         self.send(req).await
+    }
+
+    /// `POST auth/token/create` with `body`, as `token`; must answer 200. Returns the
+    /// whole response body.
+    pub async fn create_token(&self, token: &str, body: Value) -> Value {
+        let a = self
+            .call("POST", "/v1/auth/token/create", Some(body), Some(token))
+            .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        a.body
     }
 
     /// Sends a prepared request.

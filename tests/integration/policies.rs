@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::TestServer;
+use crate::harness::{client_token, TestServer};
 
 async fn put_policy(s: &TestServer, root: &str, name: &str, text: &str) {
     let a = s
@@ -18,16 +18,7 @@ async fn put_policy(s: &TestServer, root: &str, name: &str, text: &str) {
 }
 
 async fn token_with(s: &TestServer, root: &str, policies: &[&str]) -> String {
-    let a = s
-        .call(
-            "POST",
-            "/v1/auth/token/create",
-            Some(json!({ "policies": policies })),
-            Some(root),
-        )
-        .await;
-    assert_eq!(a.status, 200, "{:?}", a.body);
-    a.body["auth"]["client_token"].as_str().unwrap().to_string()
+    client_token(&s.create_token(root, json!({ "policies": policies })).await)
 }
 
 async fn mount_kv1(s: &TestServer, root: &str, path: &str) {

@@ -2,31 +2,16 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::TestServer;
-
-async fn create(s: &TestServer, token: &str, body: Value) -> Value {
-    let a = s
-        .call("POST", "/v1/auth/token/create", Some(body), Some(token))
-        .await;
-    assert_eq!(a.status, 200, "{:?}", a.body);
-    a.body
-}
-
-fn client_token(body: &Value) -> String {
-    body["auth"]["client_token"].as_str().unwrap().to_string()
-}
+use crate::harness::{client_token, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behaviour_18_create_by_root() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
 
-    let body = create(
-        &s,
-        &root,
-        json!({"policies": ["app"], "meta": {"team": "x"}}),
-    )
-    .await;
+    let body = s
+        .create_token(&root, json!({"policies": ["app"], "meta": {"team": "x"}}))
+        .await;
     assert_eq!(body["data"], Value::Null);
     let auth = &body["auth"];
     assert!(auth["client_token"].as_str().unwrap().starts_with("hvs."));
@@ -43,7 +28,7 @@ async fn behaviour_18_create_by_root() {
     assert_eq!(auth["num_uses"], 0);
 
     // ttl above the max: capped with Vault's warning.
-    let body = create(&s, &root, json!({"ttl": "9999h"})).await;
+    let body = s.create_token(&root, json!({"ttl": "9999h"})).await;
     assert_eq!(body["auth"]["lease_duration"], 2_764_800);
     assert_eq!(
         body["warnings"],
@@ -53,19 +38,19 @@ async fn behaviour_18_create_by_root() {
     );
 
     // A root child never expires.
-    let body = create(&s, &root, json!({"policies": ["root"]})).await;
+    let body = s.create_token(&root, json!({"policies": ["root"]})).await;
     assert_eq!(body["auth"]["lease_duration"], 0);
     assert_eq!(body["auth"]["renewable"], false);
     assert_eq!(body["auth"]["policies"], json!(["root"]));
 
     // The CLI's body shape.
-    let body = create(
-        &s,
-        &root,
-        json!({"policies":["p3"],"ttl":"1h0m0s","explicit_max_ttl":"0s","period":"0s",
+    let body = s
+        .create_token(
+            &root,
+            json!({"policies":["p3"],"ttl":"1h0m0s","explicit_max_ttl":"0s","period":"0s",
                "display_name":"","num_uses":0,"renewable":true,"type":"service","entity_alias":""}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(body["auth"]["lease_duration"], 3600);
 
     // Bad input: 400 naming the problem, nothing created.
@@ -94,7 +79,10 @@ async fn behaviour_19_child_tokens() {
     let root = s.init_and_unseal(1, 1).await.root_token;
     // A token with only `default` cannot create tokens at all (the 400s for a parent
     // that may create are in policies.rs).
-    let parent = client_token(&create(&s, &root, json!({"policies": ["default"]})).await);
+    let parent = client_token(
+        &s.create_token(&root, json!({"policies": ["default"]}))
+            .await,
+    );
     let a = s
         .call(
             "POST",
@@ -106,8 +94,11 @@ async fn behaviour_19_child_tokens() {
     assert_eq!(a.status, 403);
 
     // A child dies with its parent; an orphan does not.
-    let mid = client_token(&create(&s, &root, json!({"policies": ["root"], "ttl": "1h"})).await);
-    let child = client_token(&create(&s, &mid, json!({"policies": ["default"]})).await);
+    let mid = client_token(
+        &s.create_token(&root, json!({"policies": ["root"], "ttl": "1h"}))
+            .await,
+    );
+    let child = client_token(&s.create_token(&mid, json!({"policies": ["default"]})).await);
     let orphan = s
         .call(
             "POST",
@@ -146,8 +137,7 @@ async fn behaviour_19_child_tokens() {
 async fn behaviour_20_lookup_shapes() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    let body = create(
-        &s,
+    let body = s.create_token(
         &root,
         json!({"policies": ["app"], "ttl": "1h", "display_name": "apptest", "meta": {"team": "x"}}),
     )
@@ -239,8 +229,10 @@ async fn behaviour_20_lookup_shapes() {
 async fn behaviour_21_renew() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    let token =
-        client_token(&create(&s, &root, json!({"policies": ["default"], "ttl": "1h"})).await);
+    let token = client_token(
+        &s.create_token(&root, json!({"policies": ["default"], "ttl": "1h"}))
+            .await,
+    );
 
     let a = s
         .call(
@@ -270,8 +262,10 @@ async fn behaviour_21_renew() {
     assert!(a.body["data"]["last_renewal_time"].is_i64());
 
     // explicit_max_ttl caps, with a warning.
-    let capped =
-        client_token(&create(&s, &root, json!({"ttl": "10m", "explicit_max_ttl": "20m"})).await);
+    let capped = client_token(
+        &s.create_token(&root, json!({"ttl": "10m", "explicit_max_ttl": "20m"}))
+            .await,
+    );
     let a = s
         .call(
             "POST",
@@ -288,7 +282,7 @@ async fn behaviour_21_renew() {
         .contains("exceeded the effective max_ttl"));
 
     // Periodic tokens get their period back, whatever the increment.
-    let periodic = create(&s, &root, json!({"period": "15m"})).await;
+    let periodic = s.create_token(&root, json!({"period": "15m"})).await;
     assert_eq!(periodic["auth"]["lease_duration"], 900);
     let periodic = client_token(&periodic);
     let a = s
@@ -305,7 +299,7 @@ async fn behaviour_21_renew() {
         .await;
     assert_eq!(a.body["data"]["period"], 900);
 
-    let fixed = client_token(&create(&s, &root, json!({"renewable": false})).await);
+    let fixed = client_token(&s.create_token(&root, json!({"renewable": false})).await);
     let a = s
         .call(
             "POST",
@@ -324,8 +318,14 @@ async fn behaviour_22_revoke_family() {
     let root = s.init_and_unseal(1, 1).await.root_token;
 
     // revoke-orphan: the parent goes, the children stay, now orphans.
-    let parent = client_token(&create(&s, &root, json!({"policies": ["root"], "ttl": "1h"})).await);
-    let child = client_token(&create(&s, &parent, json!({"policies": ["default"]})).await);
+    let parent = client_token(
+        &s.create_token(&root, json!({"policies": ["root"], "ttl": "1h"}))
+            .await,
+    );
+    let child = client_token(
+        &s.create_token(&parent, json!({"policies": ["default"]}))
+            .await,
+    );
     let a = s
         .call(
             "POST",
@@ -389,7 +389,7 @@ async fn behaviour_22_revoke_family() {
     );
 
     // revoke-accessor of a real one.
-    let body = create(&s, &root, json!({})).await;
+    let body = s.create_token(&root, json!({})).await;
     let accessor = body["auth"]["accessor"].as_str().unwrap();
     let a = s
         .call("LIST", "/v1/auth/token/accessors", None, Some(&root))
@@ -420,7 +420,10 @@ async fn behaviour_22_revoke_family() {
     assert_eq!(a.status, 403);
 
     // Sudo paths refuse a non-root token.
-    let plain = client_token(&create(&s, &root, json!({"policies": ["default"]})).await);
+    let plain = client_token(
+        &s.create_token(&root, json!({"policies": ["default"]}))
+            .await,
+    );
     let a = s
         .call("LIST", "/v1/auth/token/accessors", None, Some(&plain))
         .await;
@@ -431,7 +434,10 @@ async fn behaviour_22_revoke_family() {
 async fn cubbyhole_dies_with_its_token() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    let token = client_token(&create(&s, &root, json!({"policies": ["default"]})).await);
+    let token = client_token(
+        &s.create_token(&root, json!({"policies": ["default"]}))
+            .await,
+    );
     let a = s
         .call(
             "POST",
@@ -474,7 +480,9 @@ async fn cubbyhole_dies_with_its_token() {
 async fn behaviour_23_use_limits_and_expiry() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    let body = create(&s, &root, json!({"policies": ["default"], "num_uses": 2})).await;
+    let body = s
+        .create_token(&root, json!({"policies": ["default"], "num_uses": 2}))
+        .await;
     assert_eq!(body["auth"]["num_uses"], 2);
     let token = client_token(&body);
     let a = s
@@ -491,7 +499,7 @@ async fn behaviour_23_use_limits_and_expiry() {
         .await;
     assert_eq!(a.status, 403);
 
-    let short = client_token(&create(&s, &root, json!({"ttl": "2s"})).await);
+    let short = client_token(&s.create_token(&root, json!({"ttl": "2s"})).await);
     let a = s
         .call("GET", "/v1/auth/token/lookup-self", None, Some(&short))
         .await;
@@ -503,7 +511,7 @@ async fn behaviour_23_use_limits_and_expiry() {
     assert_eq!(a.status, 403);
 
     // Concurrent uses never exceed the limit.
-    let token = client_token(&create(&s, &root, json!({"num_uses": 5})).await);
+    let token = client_token(&s.create_token(&root, json!({"num_uses": 5})).await);
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let req = s
@@ -639,7 +647,9 @@ async fn behaviour_24_token_roles() {
 async fn expired_tokens_are_tidied_with_their_cubbyholes() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    let body = create(&s, &root, json!({"policies": ["default"], "ttl": "1s"})).await;
+    let body = s
+        .create_token(&root, json!({"policies": ["default"], "ttl": "1s"}))
+        .await;
     let token = client_token(&body);
     let accessor = body["auth"]["accessor"].as_str().unwrap().to_string();
     let a = s
@@ -652,8 +662,10 @@ async fn expired_tokens_are_tidied_with_their_cubbyholes() {
         .await;
     assert_eq!(a.status, 204);
     // A second short token renewed before it expires must survive the tidy.
-    let renewed =
-        client_token(&create(&s, &root, json!({"policies": ["default"], "ttl": "1s"})).await);
+    let renewed = client_token(
+        &s.create_token(&root, json!({"policies": ["default"], "ttl": "1s"}))
+            .await,
+    );
     let a = s
         .call(
             "POST",
@@ -708,7 +720,10 @@ async fn only_root_makes_root() {
         )
         .await;
     assert_eq!(a.status, 204);
-    let sudo = client_token(&create(&s, &root, json!({"policies": ["creator"]})).await);
+    let sudo = client_token(
+        &s.create_token(&root, json!({"policies": ["creator"]}))
+            .await,
+    );
     let a = s
         .call(
             "POST",
@@ -751,13 +766,15 @@ async fn only_root_makes_root() {
         .await;
     assert_eq!(a.status, 403, "no access to create/r");
     // Unknown policies are accepted with Vault's warning.
-    let body = create(&s, &root, json!({"policies": ["nonexist"]})).await;
+    let body = s
+        .create_token(&root, json!({"policies": ["nonexist"]}))
+        .await;
     assert_eq!(
         body["warnings"],
         json!(["Policy \"nonexist\" does not exist"])
     );
     // A created token cannot be renewed past the system max TTL from issue.
-    let t = client_token(&create(&s, &root, json!({"ttl": "1h"})).await);
+    let t = client_token(&s.create_token(&root, json!({"ttl": "1h"})).await);
     let a = s
         .call(
             "POST",
