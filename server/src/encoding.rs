@@ -20,11 +20,19 @@ pub fn hex_lower(bytes: &[u8]) -> String {
 /// U+007F, U+0080..=U+009F), checked on bytes: in UTF-8 the C1 range is exactly 0xC2
 /// followed by 0x80..=0x9F, and 0xC2 is never a continuation byte.
 pub fn has_control_char(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    bytes.iter().any(|&b| b < 0x20 || b == 0x7F)
-        || bytes
-            .windows(2)
-            .any(|w| w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1]))
+    let mut prev = 0u8;
+    s.as_bytes().iter().any(|&b| {
+        let control = is_control_byte(prev, b);
+        prev = b;
+        control
+    })
+}
+
+/// Whether byte `b`, following byte `prev` (0 at the start), completes a control
+/// character: C0 and DEL are single bytes, C1 is 0xC2 then 0x80..=0x9F. For scanners
+/// that check other things in the same pass (storage keys).
+pub fn is_control_byte(prev: u8, b: u8) -> bool {
+    b < 0x20 || b == 0x7F || (prev == 0xC2 && (0x80..=0x9F).contains(&b))
 }
 
 /// Whether `text` matches `pattern`, where `*` stands for any run of characters.

@@ -42,7 +42,7 @@ pub(crate) fn validate_key(key: &str) -> Result<(), BarrierError> {
     let mut segment_start = 0;
     let mut prev = 0u8;
     for (i, &b) in bytes.iter().enumerate() {
-        if b < 0x20 || b == 0x7F || (prev == 0xC2 && (0x80..=0x9F).contains(&b)) {
+        if crate::encoding::is_control_byte(prev, b) {
             return Err(BarrierError::InvalidKey(
                 "key contains a control character".into(),
             ));
