@@ -108,6 +108,7 @@ impl Core {
                     path: &mount.rel,
                     data: &req.data,
                     ctx: &ctx,
+                    display_name: &caller.entry.display_name,
                 };
                 let exists = if req.operation == Operation::Update {
                     engine_exists(&mount, &engine_req).await?

@@ -28,6 +28,10 @@ pub enum EngineError {
     /// Refused (e.g. a locked-out user): 403 `permission denied`.
     #[error("permission denied")]
     PermissionDenied,
+    /// An external system (a database) failed: 500 with this message, which names the
+    /// failure but never holds a password or a generated secret.
+    #[error("{0}")]
+    External(String),
     /// Stored data could not be decoded.
     #[error("stored entry is corrupt: {0}")]
     Corrupt(String),
@@ -42,7 +46,7 @@ impl EngineError {
             EngineError::PermissionDenied => ErrorKind::PermissionDenied,
             EngineError::UnsupportedOperation => ErrorKind::MethodNotAllowed,
             EngineError::Barrier(e) => e.kind(),
-            EngineError::Corrupt(_) => ErrorKind::Internal,
+            EngineError::Corrupt(_) | EngineError::External(_) => ErrorKind::Internal,
         }
     }
 
@@ -51,6 +55,7 @@ impl EngineError {
         match (self, self.kind()) {
             (EngineError::NotFound, _) => Vec::new(),
             (EngineError::Barrier(BarrierError::Sealed), _) => vec!["Vault is sealed".into()],
+            (EngineError::External(message), _) => vec![message.clone()],
             (_, ErrorKind::Internal) => vec!["internal error".into()],
             (_, ErrorKind::Unavailable) => {
                 vec!["storage is unavailable; the request was not completed".into()]

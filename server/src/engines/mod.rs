@@ -9,6 +9,7 @@
 //! in `core/handle.rs`: adding an engine is adding a variant.
 
 pub mod cubbyhole;
+pub mod database;
 pub mod error;
 pub mod kv;
 
@@ -62,6 +63,9 @@ pub struct EngineRequest<'a> {
     pub data: &'a Map<String, Value>,
     /// The mount.
     pub ctx: &'a MountContext,
+    /// The calling token's display name (`token`, `userpass-alice`); feeds generated
+    /// usernames. Empty when there is no caller.
+    pub display_name: &'a str,
 }
 
 impl std::fmt::Debug for EngineRequest<'_> {
@@ -97,6 +101,27 @@ pub struct EngineResponse {
     pub lease_duration: u64,
     /// Rendering.
     pub status: ResponseStatus,
+    /// A secret to put on a lease (dynamic credentials): the core registers the lease
+    /// and fills `lease_id`, `renewable` and `lease_duration` of the envelope.
+    pub secret: Option<NewSecret>,
+}
+
+/// A secret an engine issued that must be revoked when its lease ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSecret {
+    /// What the engine needs to revoke or renew it later (kept inside the barrier, never
+    /// returned to clients): e.g. `{"db_name":..,"role":..,"username":..}`.
+    pub internal: Value,
+    /// The backend's default TTL for it (role `default_ttl`), seconds; 0 = mount default.
+    pub default_ttl: u64,
+    /// The backend's maximum TTL (role `max_ttl`), seconds; 0 = mount maximum.
+    pub max_ttl: u64,
+    /// Whether the lease may be renewed.
+    pub renewable: bool,
+    /// What the revocation talks to (`<mount uuid>/<connection name>` for the database
+    /// engine): failures back off per target, so one unreachable database does not
+    /// hold up the revocation of anything else.
+    pub target: String,
 }
 
 impl EngineResponse {

@@ -149,6 +149,7 @@ mod tests {
                 path,
                 data: &data,
                 ctx,
+                display_name: "token",
             },
             TtlReporting::MountDefault,
         )

@@ -42,8 +42,8 @@ pub async fn handle(req: &EngineRequest<'_>) -> Result<EngineResponse, EngineErr
                  for this operation."
                     .to_string(),
             ],
-            lease_duration: 0,
             status: ResponseStatus::NotFoundWithData,
+            ..Default::default()
         }),
     }
 }

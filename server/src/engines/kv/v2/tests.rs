@@ -23,6 +23,7 @@ async fn call(
         path,
         data: &data,
         ctx: c,
+        display_name: "token",
     })
     .await
 }
