@@ -19,9 +19,10 @@
 //!   their own `Arc` without any lock; sealing swaps in `Sealed` and the keys are zeroized
 //!   when the last in-flight operation drops its `Arc`.
 //! - While sealed every data operation fails with [`BarrierError::Sealed`].
-//! - `get/put/delete/list/write_batch` refuse the reserved records (`core/seal/`,
+//! - `get/put/delete/list/scan/write_batch` refuse the reserved records (`core/seal/`,
 //!   `core/keyring`) with [`BarrierError::Reserved`]; only the barrier (through the raw
-//!   [`Barrier::backend`]) and the seal touch them. `list` never shows them either.
+//!   [`Barrier::backend`]) and the seal touch them. `list` and `scan` never show them
+//!   either (a `scan` page is refilled past them, so it is short only at the end).
 //! - Every key is checked segment by segment (no empty, `.`/`..` segment, no control
 //!   character, no leading `/`) before it reaches the backend.
 //! - Changes of the stored/loaded keyring (unseal, rotate, reload) are serialized by one
@@ -504,6 +505,80 @@ impl Barrier {
         Ok(children)
     }
 
+    /// Full keys under the folder `prefix` (`""` or ending in `/`), recursively, that sort
+    /// strictly after `after` (byte order; `""` = from the start), ascending, at most
+    /// `limit`; never the reserved records. Keys only: nothing is decrypted. A page shorter
+    /// than `limit` means the folder has nothing more after it; otherwise pass its last key
+    /// as the next `after`.
+    pub async fn scan(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, BarrierError> {
+        view::validate_folder(prefix)?;
+        self.scan_checked(prefix, after, limit).await
+    }
+
+    /// [`Barrier::scan`] with a plain string prefix: a folder followed by the start of a
+    /// name (`sys/expire/id/database/creds/ro` matches `…/ro/x` and `…/role2/y`). The part
+    /// up to the last `/` must be a valid folder; the partial name after it may not hold
+    /// control characters. Reading by prefix cannot reach anything `scan` of the folder
+    /// could not.
+    pub async fn scan_prefix(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, BarrierError> {
+        let (folder, partial) = match prefix.rfind('/') {
+            Some(i) => prefix.split_at(i + 1),
+            None => ("", prefix),
+        };
+        view::validate_folder(folder)?;
+        if partial.chars().any(char::is_control) {
+            return Err(BarrierError::InvalidKey(
+                "key contains a control character".into(),
+            ));
+        }
+        if prefix.len() > crate::storage::MAX_KEY_LEN {
+            return Err(BarrierError::InvalidKey("prefix too long".into()));
+        }
+        self.scan_checked(prefix, after, limit).await
+    }
+
+    /// The scan of a checked prefix: refuses reserved folders, drops reserved keys and
+    /// reads on past them so a page is only short at the end.
+    async fn scan_checked(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, BarrierError> {
+        let folder = &prefix[..prefix.rfind('/').map_or(0, |i| i + 1)];
+        if is_reserved(folder) {
+            return Err(BarrierError::Reserved(folder.to_string()));
+        }
+        view::validate_after(after)?;
+        self.keyring()?;
+        let mut out = Vec::new();
+        let mut cursor = after.to_string();
+        while out.len() < limit {
+            let want = limit - out.len();
+            let page = self.backend.scan(prefix, &cursor, want).await?;
+            let full = page.len() == want;
+            match page.last() {
+                Some(last) => cursor.clone_from(last),
+                None => break,
+            }
+            out.extend(page.into_iter().filter(|k| !is_reserved(k)));
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Deletes every key under the folder `prefix`, depth first, in batches of at most
     /// [`DELETE_CHUNK`] keys (a large tree is not deleted atomically).
     pub async fn delete_tree(&self, prefix: &str) -> Result<(), BarrierError> {
@@ -570,19 +645,25 @@ impl Barrier {
 #[allow(clippy::unwrap_used)]
 pub(crate) mod testing {
     use std::collections::BTreeMap;
+    use std::ops::Bound;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
     use async_trait::async_trait;
 
     use super::{Barrier, UnsealKey};
     use crate::storage::{
-        immediate_children, validate_key, Backend, SharedBackend, StorageError, WriteOp,
+        immediate_children, validate_key, validate_scan, Backend, SharedBackend, StorageError,
+        WriteOp,
     };
 
-    /// A `BTreeMap` behind a mutex; exposes its raw contents to the attack tests.
+    /// A `BTreeMap` behind a mutex; exposes its raw contents to the attack tests, and
+    /// counts reads so tests can prove how much a caller read.
     #[derive(Default)]
     pub(crate) struct MemBackend {
         map: Mutex<BTreeMap<String, Vec<u8>>>,
+        gets: AtomicUsize,
+        scanned: AtomicUsize,
     }
 
     impl MemBackend {
@@ -611,12 +692,23 @@ pub(crate) mod testing {
         pub(crate) fn raw_put(&self, key: &str, value: Vec<u8>) {
             self.map().insert(key.to_string(), value);
         }
+
+        /// `get` calls so far.
+        pub(crate) fn gets(&self) -> usize {
+            self.gets.load(Ordering::SeqCst)
+        }
+
+        /// Keys returned by `scan` calls so far.
+        pub(crate) fn scanned(&self) -> usize {
+            self.scanned.load(Ordering::SeqCst)
+        }
     }
 
     #[async_trait]
     impl Backend for MemBackend {
         async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
             validate_key(key)?;
+            self.gets.fetch_add(1, Ordering::SeqCst);
             Ok(self.map().get(key).cloned())
         }
         async fn put(&self, key: &str, value: Vec<u8>) -> Result<(), StorageError> {
@@ -637,6 +729,29 @@ pub(crate) mod testing {
                     .map(|(k, _)| k.as_str())
                     .take_while(|k| k.starts_with(prefix)),
             ))
+        }
+        async fn scan(
+            &self,
+            prefix: &str,
+            after: &str,
+            limit: usize,
+        ) -> Result<Vec<String>, StorageError> {
+            validate_scan(prefix, after)?;
+            let start = if after >= prefix {
+                Bound::Excluded(after)
+            } else {
+                Bound::Included(prefix)
+            };
+            let map = self.map();
+            let keys: Vec<String> = map
+                .range::<str, _>((start, Bound::Unbounded))
+                .map(|(k, _)| k)
+                .take_while(|k| k.starts_with(prefix))
+                .take(limit)
+                .cloned()
+                .collect();
+            self.scanned.fetch_add(keys.len(), Ordering::SeqCst);
+            Ok(keys)
         }
         async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StorageError> {
             for op in &ops {
@@ -1194,6 +1309,8 @@ mod tests {
         send(&barrier.get("k"));
         send(&barrier.put("k", b"v"));
         send(&barrier.list(""));
+        send(&barrier.scan("", "", 1));
+        send(&barrier.scan_prefix("a", "", 1));
         send(&barrier.write_batch(vec![]));
         send(&barrier.unseal(&key));
         send(&barrier.rotate());
@@ -1201,6 +1318,115 @@ mod tests {
         let view = barrier.view("v").unwrap();
         send(&view.get("k"));
         send(&view.write_batch(vec![]));
+        send(&view.scan("", "", 1));
+    }
+
+    #[tokio::test]
+    async fn scan_is_recursive_paged_and_ordered() {
+        let (barrier, _, _) = unsealed_barrier().await;
+        for key in ["a/1", "a/b/2", "a/b/c/3", "a/c", "ab/x", "b/x", "a0"] {
+            barrier.put(key, b"v").await.unwrap();
+        }
+        assert_eq!(
+            barrier.scan("a/", "", 10).await.unwrap(),
+            ["a/1", "a/b/2", "a/b/c/3", "a/c"]
+        );
+        assert_eq!(barrier.scan("a/", "", 2).await.unwrap(), ["a/1", "a/b/2"]);
+        assert_eq!(
+            barrier.scan("a/", "a/b/2", 2).await.unwrap(),
+            ["a/b/c/3", "a/c"]
+        );
+        assert!(barrier.scan("a/", "a/c", 2).await.unwrap().is_empty());
+        assert!(barrier.scan("a/", "", 0).await.unwrap().is_empty());
+        assert!(barrier.scan("zz/", "", 10).await.unwrap().is_empty());
+        assert_eq!(
+            barrier.scan("", "", 100).await.unwrap(),
+            ["a/1", "a/b/2", "a/b/c/3", "a/c", "a0", "ab/x", "b/x"]
+        );
+        // A string prefix through scan_prefix: "a" matches a/…, a0 and ab/….
+        assert_eq!(
+            barrier.scan_prefix("a/b", "", 10).await.unwrap(),
+            ["a/b/2", "a/b/c/3"]
+        );
+        assert_eq!(
+            barrier.scan_prefix("a", "a/c", 10).await.unwrap(),
+            ["a0", "ab/x"]
+        );
+        // Folders only for scan; checked folder parts for scan_prefix.
+        for bad in ["a", "/a/", "a//", "../", "a\0/"] {
+            assert!(
+                matches!(
+                    barrier.scan(bad, "", 1).await,
+                    Err(BarrierError::InvalidKey(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        for bad in ["a//b", "../x", "/a", "a/\u{1b}x"] {
+            assert!(
+                matches!(
+                    barrier.scan_prefix(bad, "", 1).await,
+                    Err(BarrierError::InvalidKey(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            barrier.scan("a/", "x\0", 1).await,
+            Err(BarrierError::InvalidKey(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn scan_never_returns_reserved_records_and_refills_the_page() {
+        let (barrier, raw, _) = unsealed_barrier().await;
+        raw.raw_put("core/seal/config", b"{}".to_vec());
+        barrier.put("core/a", b"x").await.unwrap();
+        barrier.put("core/keyring-notes", b"x").await.unwrap();
+        barrier.put("core/mounts", b"x").await.unwrap();
+        // The raw page ["core/a", "core/keyring"] loses the keyring; the barrier reads on.
+        assert_eq!(
+            barrier.scan("core/", "", 2).await.unwrap(),
+            ["core/a", "core/keyring-notes"]
+        );
+        assert_eq!(
+            barrier.scan("", "", 100).await.unwrap(),
+            ["core/a", "core/keyring-notes", "core/mounts"]
+        );
+        assert_eq!(
+            barrier.scan("", "core/a", 1).await.unwrap(),
+            ["core/keyring-notes"]
+        );
+        assert_eq!(
+            barrier.scan_prefix("core/se", "", 10).await.unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            barrier.scan_prefix("core/keyring", "", 10).await.unwrap(),
+            ["core/keyring-notes"]
+        );
+        for reserved in ["core/seal/", "core/keyring/", "core/seal/x/"] {
+            assert!(
+                matches!(
+                    barrier.scan(reserved, "", 10).await,
+                    Err(BarrierError::Reserved(_))
+                ),
+                "{reserved}"
+            );
+        }
+        assert!(matches!(
+            barrier.scan_prefix("core/seal/ro", "", 10).await,
+            Err(BarrierError::Reserved(_))
+        ));
+        barrier.seal();
+        assert!(matches!(
+            barrier.scan("", "", 10).await,
+            Err(BarrierError::Sealed)
+        ));
+        assert!(matches!(
+            barrier.scan_prefix("core/", "", 0).await,
+            Err(BarrierError::Sealed)
+        ));
     }
 
     #[test]

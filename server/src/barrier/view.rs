@@ -12,7 +12,8 @@
 //!   strictly under the prefix: a view cannot address anything outside it.
 //! - A view's prefix is non-empty, made of checked segments and ends in `/`; it never lies
 //!   inside the barrier's reserved records (`core/seal/`, `core/keyring`).
-//! - `list` returns names relative to the listed folder, as the backend does.
+//! - `list` returns names relative to the listed folder, as the backend does; `scan`
+//!   returns full keys relative to the view (so one can be fed back as the cursor).
 //! - The same segment rules apply to every key the [`Barrier`] itself accepts.
 
 use std::fmt;
@@ -77,6 +78,22 @@ pub(crate) fn validate_folder(folder: &str) -> Result<(), BarrierError> {
             "a list prefix must be empty or end with '/'".into(),
         )),
     }
+}
+
+/// Checks a scan cursor: empty (from the start) or a string the store accepts as a key
+/// bound (no NUL, not too long). It need not be an existing key.
+pub(crate) fn validate_after(after: &str) -> Result<(), BarrierError> {
+    if after.len() > MAX_KEY_LEN {
+        return Err(BarrierError::InvalidKey(format!(
+            "scan cursor longer than {MAX_KEY_LEN} bytes"
+        )));
+    }
+    if after.contains('\0') {
+        return Err(BarrierError::InvalidKey(
+            "scan cursor contains a NUL byte".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Turns `prefix` (with or without its trailing `/`) into a checked, non-empty folder.
@@ -155,6 +172,33 @@ impl StorageView {
         self.barrier
             .list(&format!("{}{rel_folder}", self.prefix))
             .await
+    }
+
+    /// Keys under the relative folder `rel_prefix` (`""` for the whole view, else ending in
+    /// `/`), recursively, strictly after `after_rel` (a key relative to the view; `""` =
+    /// from the start), ascending, at most `limit`: [`Barrier::scan`] inside the view.
+    /// The keys returned are relative to the view (not to `rel_prefix`).
+    pub async fn scan(
+        &self,
+        rel_prefix: &str,
+        after_rel: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, BarrierError> {
+        validate_folder(rel_prefix)?;
+        validate_after(after_rel)?;
+        let after = if after_rel.is_empty() {
+            String::new()
+        } else {
+            format!("{}{after_rel}", self.prefix)
+        };
+        let keys = self
+            .barrier
+            .scan(&format!("{}{rel_prefix}", self.prefix), &after, limit)
+            .await?;
+        Ok(keys
+            .into_iter()
+            .filter_map(|k| k.strip_prefix(self.prefix.as_str()).map(str::to_owned))
+            .collect())
     }
 
     /// Applies operations with relative keys atomically (plaintext zeroized as in
@@ -346,6 +390,51 @@ mod tests {
         assert_eq!(sub.get("sub/c").await.unwrap().unwrap().as_slice(), b"3");
         sub.delete("b").await.unwrap();
         assert!(view.get("dir/b").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn scan_returns_keys_relative_to_the_view() {
+        let (barrier, _, _) = unsealed_barrier().await;
+        let view = barrier.view("logical/m/").unwrap();
+        for key in ["a", "dir/b", "dir/sub/c", "dir2/d"] {
+            view.put(key, b"v").await.unwrap();
+        }
+        barrier.put("logical/m-evil/x", b"x").await.unwrap();
+        barrier.put("logical/l/x", b"x").await.unwrap();
+        barrier.put("logical/n", b"x").await.unwrap();
+        assert_eq!(
+            view.scan("", "", 100).await.unwrap(),
+            ["a", "dir/b", "dir/sub/c", "dir2/d"]
+        );
+        assert_eq!(
+            view.scan("dir/", "", 100).await.unwrap(),
+            ["dir/b", "dir/sub/c"]
+        );
+        // Paging with the relative key as the cursor.
+        assert_eq!(view.scan("", "a", 2).await.unwrap(), ["dir/b", "dir/sub/c"]);
+        assert_eq!(view.scan("", "dir/sub/c", 2).await.unwrap(), ["dir2/d"]);
+        assert!(view.scan("", "dir2/d", 2).await.unwrap().is_empty());
+        assert!(view.scan("nothing/", "", 2).await.unwrap().is_empty());
+        let sub = view.sub_view("dir").unwrap();
+        assert_eq!(sub.scan("", "", 10).await.unwrap(), ["b", "sub/c"]);
+        for bad in ["../", "/", "dir", "a//", "..", "dir/../"] {
+            assert!(
+                matches!(
+                    view.scan(bad, "", 10).await,
+                    Err(BarrierError::InvalidKey(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            view.scan("", "a\0", 10).await,
+            Err(BarrierError::InvalidKey(_))
+        ));
+        barrier.seal();
+        assert!(matches!(
+            view.scan("", "", 10).await,
+            Err(BarrierError::Sealed)
+        ));
     }
 
     #[tokio::test]

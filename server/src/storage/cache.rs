@@ -11,6 +11,9 @@
 //! a write has already replaced. Values are ciphertext (the cache sits below the barrier), so the
 //! cache holds nothing the disk does not.
 //!
+//! `list` and `scan` return keys only and go straight to the inner backend: the cache
+//! holds values, never key sets, so it cannot answer them (and need not invalidate them).
+//!
 //! Single-node only: a node that shares its storage with others (HA) must not use it.
 
 use std::collections::HashMap;
@@ -197,6 +200,15 @@ impl Backend for CachedBackend {
         self.inner.list(prefix).await
     }
 
+    async fn scan(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageError> {
+        self.inner.scan(prefix, after, limit).await
+    }
+
     async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StorageError> {
         self.write(ops).await
     }
@@ -261,6 +273,14 @@ mod tests {
         }
         async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
             self.inner.list(prefix).await
+        }
+        async fn scan(
+            &self,
+            prefix: &str,
+            after: &str,
+            limit: usize,
+        ) -> Result<Vec<String>, StorageError> {
+            self.inner.scan(prefix, after, limit).await
         }
         async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StorageError> {
             // Commit at once, then wait for the gate before reporting completion.

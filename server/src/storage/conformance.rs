@@ -40,6 +40,8 @@ pub async fn run_all(backend: &dyn Backend) {
     overwrite(backend).await;
     delete(backend).await;
     list_semantics(backend).await;
+    scan_semantics(backend).await;
+    scan_paging(backend).await;
     unicode_keys(backend).await;
     batch_semantics(backend).await;
     invalid_keys(backend).await;
@@ -307,6 +309,175 @@ pub async fn list_semantics(backend: &dyn Backend) {
         must(backend, "delete", backend.delete(key).await);
     }
     assert_empty(backend, "after the list check").await;
+}
+
+/// `scan`: full keys (recursive), byte order, exact string prefix, strictly after the
+/// cursor, at most `limit`.
+pub async fn scan_semantics(backend: &dyn Backend) {
+    let name = backend.kind_name();
+    let keys = [
+        "sc",
+        "sc/a",
+        "sc/a/b",
+        "sc/a/c/d",
+        "sc/a.",
+        "sc/ab",
+        "sc/b",
+        "sc/é/x",
+        "sc/\u{10FFFF}",
+        "sc0",
+        "sd/x",
+        "sb/x",
+    ];
+    for key in keys.iter().rev() {
+        must(backend, "put", backend.put(key, b"v".to_vec()).await);
+    }
+    let scan = |prefix: &'static str, after: &'static str, limit: usize| async move {
+        must(backend, "scan", backend.scan(prefix, after, limit).await)
+    };
+    let under_sc: &[&str] = &[
+        "sc/a",
+        "sc/a.",
+        "sc/a/b",
+        "sc/a/c/d",
+        "sc/ab",
+        "sc/b",
+        "sc/é/x",
+        "sc/\u{10FFFF}",
+    ];
+    let cases: [(&str, &str, usize, &[&str]); 14] = [
+        // Prefix isolation: neither "sc" nor "sc0" nor the neighbours "sb/", "sd/".
+        ("sc/", "", 100, under_sc),
+        // A raw string prefix, not a folder: "sc/a" matches "sc/a", "sc/a." and "sc/ab".
+        (
+            "sc/a",
+            "",
+            100,
+            &["sc/a", "sc/a.", "sc/a/b", "sc/a/c/d", "sc/ab"],
+        ),
+        ("sc/a/", "", 100, &["sc/a/b", "sc/a/c/d"]),
+        // The limit.
+        ("sc/", "", 3, &["sc/a", "sc/a.", "sc/a/b"]),
+        ("sc/", "", 0, &[]),
+        // Strictly after the cursor, which need not be a key.
+        ("sc/", "sc/a/b", 2, &["sc/a/c/d", "sc/ab"]),
+        (
+            "sc/",
+            "sc/a/bz",
+            100,
+            &["sc/a/c/d", "sc/ab", "sc/b", "sc/é/x", "sc/\u{10FFFF}"],
+        ),
+        // A cursor before the prefix starts at the prefix; one after it finds nothing.
+        ("sc/", "a", 100, under_sc),
+        ("sc/", "sc", 2, &["sc/a", "sc/a."]),
+        ("sc/", "sc/\u{10FFFF}", 100, &[]),
+        ("sc/", "zzz", 100, &[]),
+        // Nothing there.
+        ("sc/nothing/", "", 100, &[]),
+        ("sa", "", 100, &[]),
+        // The empty prefix is everything.
+        ("", "sc/b", 4, &["sc/é/x", "sc/\u{10FFFF}", "sc0", "sd/x"]),
+    ];
+    for (prefix, after, limit, want) in cases {
+        let got = scan(prefix, after, limit).await;
+        assert_eq!(got, want, "[{name}] scan({prefix:?}, {after:?}, {limit})");
+    }
+    let everything = scan("", "", 1000).await;
+    let mut sorted: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    sorted.sort();
+    assert_eq!(
+        everything, sorted,
+        "[{name}] scan of everything, in byte order"
+    );
+    // The key equal to the prefix is included.
+    assert_eq!(scan("sc", "", 1).await, ["sc"], "[{name}] scan(\"sc\")");
+
+    // Refused like list: NUL and over-long arguments.
+    for (prefix, after) in [("nul\0", ""), ("sc/", "nul\0")] {
+        let r = backend.scan(prefix, after, 10).await;
+        assert!(
+            matches!(r, Err(StorageError::InvalidKey(_))),
+            "[{name}] scan({prefix:?}, {after:?}) must be InvalidKey, got {r:?}"
+        );
+    }
+    let long = "k".repeat(MAX_KEY_LEN + 1);
+    let r = backend.scan(&long, "", 10).await;
+    assert!(
+        matches!(r, Err(StorageError::InvalidKey(_))),
+        "[{name}] scan with a too-long prefix"
+    );
+    for key in keys {
+        must(backend, "delete", backend.delete(key).await);
+    }
+    assert_eq!(
+        scan("", "", 10).await,
+        Vec::<String>::new(),
+        "[{name}] empty"
+    );
+    assert_empty(backend, "after the scan check").await;
+}
+
+/// Paging through a whole prefix with `scan`, feeding back the last key, visits every key
+/// under it exactly once and in order, whatever the page size.
+pub async fn scan_paging(backend: &dyn Backend) {
+    let name = backend.kind_name();
+    let mut keys: Vec<String> = (0..300)
+        .map(|i| format!("pg/{:02}/{i:03}", i % 17))
+        .collect();
+    keys.push("pg/x/deep/ly/nested".to_owned());
+    let ops = keys
+        .iter()
+        .map(|k| WriteOp::Put {
+            key: k.clone(),
+            value: Vec::new(),
+        })
+        .collect();
+    must(backend, "seed", backend.write_batch(ops).await);
+    // Neighbours that must never show up.
+    must(backend, "put", backend.put("pf", Vec::new()).await);
+    must(backend, "put", backend.put("ph/1", Vec::new()).await);
+    keys.sort();
+    for page in [1, 7, 64, 301, 1000] {
+        let mut seen: Vec<String> = Vec::new();
+        let mut cursor = String::new();
+        let mut calls = 0;
+        loop {
+            let got = must(
+                backend,
+                "scan page",
+                backend.scan("pg/", &cursor, page).await,
+            );
+            calls += 1;
+            assert!(
+                got.len() <= page,
+                "[{name}] page of {page} returned {}",
+                got.len()
+            );
+            let Some(last) = got.last() else { break };
+            cursor = last.clone();
+            let short = got.len() < page;
+            seen.extend(got);
+            if short {
+                break;
+            }
+        }
+        assert_eq!(seen, keys, "[{name}] paging by {page}");
+        assert!(
+            calls <= keys.len() / page + 2,
+            "[{name}] {calls} calls for pages of {page}"
+        );
+    }
+    // Paging a sub-folder.
+    let sub = must(backend, "scan", backend.scan("pg/03/", "", 1000).await);
+    let want: Vec<&String> = keys.iter().filter(|k| k.starts_with("pg/03/")).collect();
+    assert_eq!(
+        sub.iter().collect::<Vec<_>>(),
+        want,
+        "[{name}] scan of a sub-folder"
+    );
+    must(backend, "delete", backend.delete("pf").await);
+    must(backend, "delete", backend.delete("ph/1").await);
+    delete_tree(backend, "pg/").await;
 }
 
 /// Keys are UTF-8 strings; ordering is by bytes (= code points), everywhere.

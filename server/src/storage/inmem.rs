@@ -12,7 +12,10 @@
 //!   in order under one write-lock acquisition, so readers see all of it or none of
 //!   it, and an invalid key anywhere fails the whole batch with nothing applied;
 //! - `list` walks the sorted map from `prefix` and hands the matching keys to
-//!   [`immediate_children`], exactly like the SQLite backend.
+//!   [`immediate_children`], exactly like the SQLite backend;
+//! - `scan` is one `BTreeMap::range` from the tighter of the two lower bounds (`after`,
+//!   exclusive, or `prefix`, inclusive), stopped at the first key outside the prefix
+//!   or at `limit`.
 //!
 //! The lock is never held across an `.await` (every method does its work
 //! synchronously), and no code path panics while holding it, so a poisoned lock can
@@ -25,7 +28,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 
-use super::{immediate_children, validate_key, Backend, StorageError, WriteOp};
+use super::{immediate_children, validate_key, validate_scan, Backend, StorageError, WriteOp};
 
 /// A [`Backend`] that keeps everything in memory.
 #[derive(Default)]
@@ -86,6 +89,32 @@ impl Backend for InmemBackend {
             .map(|(k, _)| k.as_str())
             .take_while(|k| k.starts_with(prefix));
         Ok(immediate_children(prefix, keys))
+    }
+
+    async fn scan(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageError> {
+        validate_scan(prefix, after)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Start at whichever bound is tighter: everything below `prefix` is outside it.
+        let start = if after >= prefix {
+            Bound::Excluded(after)
+        } else {
+            Bound::Included(prefix)
+        };
+        let map = self.read();
+        Ok(map
+            .range::<str, _>((start, Bound::Unbounded))
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(prefix))
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StorageError> {

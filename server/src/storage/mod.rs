@@ -11,6 +11,10 @@
 //! - `write_batch` is atomic: all of its operations become visible together or none do.
 //! - `list(prefix)` returns the immediate children of `prefix`, sorted, with
 //!   sub-folders once each and suffixed by `/` (Vault's physical list semantics).
+//! - `scan(prefix, after, limit)` returns full keys (recursively, not one level), in
+//!   byte order, that start with `prefix` and sort strictly after `after`, at most
+//!   `limit` of them: a cursor for walking an index a page at a time. Keys are UTF-8
+//!   and byte order equals `str` order, so every backend agrees on what "after" means.
 
 use std::sync::Arc;
 
@@ -101,10 +105,33 @@ pub trait Backend: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
     /// Immediate children of `prefix` (which is empty or ends in `/`), sorted; folders end in `/`.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError>;
+    /// The full keys that start with `prefix` and sort strictly after `after` (byte
+    /// order; an empty `after` starts at the beginning of the prefix), ascending, at most
+    /// `limit` of them. Recursive: `a/b/c` is returned for the prefix `a/`. The prefix is
+    /// a plain string prefix (it need not end in `/`). Feed the last key returned back as
+    /// `after` to get the next page.
+    async fn scan(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageError>;
     /// Applies every operation atomically and durably.
     async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StorageError>;
     /// A short name for logs and `sys/seal-status.storage_type`.
     fn kind_name(&self) -> &'static str;
+}
+
+/// Checks the arguments of [`Backend::scan`] the way every backend does: a non-empty
+/// `prefix` or `after` must be an acceptable key (no NUL, not too long).
+pub fn validate_scan(prefix: &str, after: &str) -> Result<(), StorageError> {
+    if !prefix.is_empty() {
+        validate_key(prefix)?;
+    }
+    if !after.is_empty() {
+        validate_key(after)?;
+    }
+    Ok(())
 }
 
 /// A shared handle to whichever backend the server was configured with.

@@ -49,6 +49,11 @@
 //! collation, i.e. `memcmp` of the UTF-8 bytes, which is the same order as Rust's
 //! `str` ordering, so the range is exact and already sorted.
 //!
+//! `scan(prefix, after, limit)` is the same range with a moved lower bound and a
+//! `LIMIT`: `key > after` (or `key >= prefix` when `after` sorts below the prefix: the
+//! tighter of the two is chosen here, so SQLite seeks straight to it) `AND key < upper
+//! ORDER BY key LIMIT n`. One primary-key seek plus `n` steps, whatever the table size.
+//!
 //! # Shutdown
 //! [`SqliteBackend::close`] (or dropping the backend) closes the read pool, then
 //! closes the request channel; the writer thread finishes every request already
@@ -73,7 +78,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tokio::sync::{oneshot, Semaphore};
 
-use super::{immediate_children, validate_key, Backend, StorageError, WriteOp};
+use super::{immediate_children, validate_key, validate_scan, Backend, StorageError, WriteOp};
 
 /// How long a connection waits on a lock held by another connection before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,6 +101,13 @@ const SQL_GET: &str = "SELECT value FROM kv WHERE key = ?1";
 const SQL_LIST_ALL: &str = "SELECT key FROM kv ORDER BY key";
 const SQL_LIST_FROM: &str = "SELECT key FROM kv WHERE key >= ?1 ORDER BY key";
 const SQL_LIST_RANGE: &str = "SELECT key FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key";
+// Paged scans: lower bound inclusive (the prefix) or exclusive (the cursor), upper bound
+// the prefix's exclusive upper bound when it has one.
+const SQL_SCAN_GE_LT: &str =
+    "SELECT key FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3";
+const SQL_SCAN_GT_LT: &str = "SELECT key FROM kv WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3";
+const SQL_SCAN_GE: &str = "SELECT key FROM kv WHERE key >= ?1 ORDER BY key LIMIT ?2";
+const SQL_SCAN_GT: &str = "SELECT key FROM kv WHERE key > ?1 ORDER BY key LIMIT ?2";
 
 /// Settings of a [`SqliteBackend`].
 #[derive(Debug, Clone)]
@@ -338,6 +350,22 @@ impl Backend for SqliteBackend {
             .await
     }
 
+    async fn scan(
+        &self,
+        prefix: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StorageError> {
+        validate_scan(prefix, after)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (prefix, after) = (prefix.to_owned(), after.to_owned());
+        self.readers
+            .run(move |conn| scan_page(conn, &prefix, &after, limit).map_err(|e| db_err("scan", e)))
+            .await
+    }
+
     async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StorageError> {
         self.submit(ops).await
     }
@@ -523,6 +551,52 @@ fn scan_prefix(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<String>>
             for key in stmt.query_map([prefix], |row| row.get::<_, String>(0))? {
                 let key = key?;
                 // Defensive: the range is exact, but never hand back a stranger.
+                if key.starts_with(prefix) {
+                    keys.push(key);
+                }
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// One page of [`Backend::scan`]: a single primary-key range query with a `LIMIT`.
+fn scan_page(
+    conn: &Connection,
+    prefix: &str,
+    after: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<String>> {
+    // The tighter lower bound: the cursor (exclusive) once it has reached the prefix,
+    // else the prefix itself (inclusive). `after = ""` with `prefix = ""` is `key > ''`,
+    // i.e. every key (the empty key cannot exist).
+    let (lower, sql_lt, sql_open) = if after >= prefix {
+        (after, SQL_SCAN_GT_LT, SQL_SCAN_GT)
+    } else {
+        (prefix, SQL_SCAN_GE_LT, SQL_SCAN_GE)
+    };
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut keys = Vec::new();
+    match prefix_upper_bound(prefix) {
+        Some(upper) => {
+            let mut stmt = conn.prepare_cached(sql_lt)?;
+            let rows = stmt.query_map(rusqlite::params![lower, upper, limit], |row| {
+                row.get::<_, String>(0)
+            })?;
+            for key in rows {
+                keys.push(key?);
+            }
+        }
+        None => {
+            // Empty prefix (everything), or a prefix made only of `char::MAX`, which every
+            // greater key starts with: the open range is exact either way.
+            let mut stmt = conn.prepare_cached(sql_open)?;
+            let rows = stmt.query_map(rusqlite::params![lower, limit], |row| {
+                row.get::<_, String>(0)
+            })?;
+            for key in rows {
+                let key = key?;
+                // Defensive: never hand back a stranger.
                 if key.starts_with(prefix) {
                     keys.push(key);
                 }
@@ -953,6 +1027,10 @@ mod tests {
             backend.list("").await,
             Err(StorageError::Unavailable)
         ));
+        assert!(matches!(
+            backend.scan("", "", 10).await,
+            Err(StorageError::Unavailable)
+        ));
         assert_eq!(
             backend.put("k", vec![2]).await.unwrap_err().kind(),
             crate::error::ErrorKind::Unavailable
@@ -1032,6 +1110,69 @@ mod tests {
         backend.put(&format!("{max}a"), vec![1]).await.unwrap();
         let got = backend.list(&format!("{max}{max}")).await.unwrap();
         assert_eq!(got, ["x/"]);
+    }
+
+    #[test]
+    fn scan_queries_are_primary_key_range_searches() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_writer(&dir.path().join("t.db")).unwrap();
+        for i in 0..50 {
+            conn.execute(SQL_PUT, rusqlite::params![format!("p/{i:02}"), vec![1u8]])
+                .unwrap();
+        }
+        for (sql, params) in [
+            (SQL_SCAN_GE_LT, vec!["a/", "a0", "10"]),
+            (SQL_SCAN_GT_LT, vec!["a/b", "a0", "10"]),
+            (SQL_SCAN_GE, vec!["a/", "10"]),
+            (SQL_SCAN_GT, vec!["a/b", "10"]),
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(params), |r| {
+                    r.get::<_, String>(3)
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let plan = plan.join(" | ");
+            assert!(
+                plan.contains("SEARCH") && plan.contains("PRIMARY KEY"),
+                "{sql}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}: no sort step: {plan}");
+        }
+        // And the page really is bounded and ordered.
+        let page = scan_page(&conn, "p/", "p/10", 5).unwrap();
+        assert_eq!(page, ["p/11", "p/12", "p/13", "p/14", "p/15"]);
+        assert!(scan_page(&conn, "p/", "p/49", 5).unwrap().is_empty());
+        assert_eq!(scan_page(&conn, "p/4", "", 100).unwrap().len(), 10);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn scan_with_a_prefix_without_upper_bound() {
+        let (_dir, backend) = temp_backend();
+        let max = "\u{10FFFF}";
+        for key in [
+            format!("{max}{max}"),
+            format!("{max}{max}x/y"),
+            format!("{max}a"),
+        ] {
+            backend.put(&key, vec![1]).await.unwrap();
+        }
+        let got = backend.scan(&format!("{max}{max}"), "", 10).await.unwrap();
+        assert_eq!(got, [format!("{max}{max}"), format!("{max}{max}x/y")]);
+        let got = backend
+            .scan(&format!("{max}{max}"), &format!("{max}{max}"), 10)
+            .await
+            .unwrap();
+        assert_eq!(got, [format!("{max}{max}x/y")]);
+        let all = backend.scan("", "", 10).await.unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(
+            backend.scan("", &all[0], 1).await.unwrap(),
+            [all[1].clone()]
+        );
     }
 
     #[test]
