@@ -171,6 +171,8 @@ pub async fn start_with_backend(
     let tls = tls_config.is_some();
     let acceptor = tls_config.map(tokio_rustls::TlsAcceptor::from);
     tokio::spawn(tidy_loop(Arc::clone(&core), shutdown_rx.clone()));
+    tokio::spawn(expiration_loop(Arc::clone(&core), shutdown_rx.clone()));
+    tokio::spawn(rotation_loop(Arc::clone(&core), shutdown_rx.clone()));
     let task = tokio::spawn(accept_loop(listener, app, acceptor, shutdown_rx));
     tracing::info!(%addr, tls, "listening");
     Ok(RunningServer {
@@ -274,7 +276,7 @@ async fn accept_loop(
 }
 
 /// How often expired tokens are reclaimed.
-const TIDY_INTERVAL: Duration = Duration::from_secs(60);
+const TIDY_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Reclaims expired tokens every [`TIDY_INTERVAL`] until shutdown.
 async fn tidy_loop(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
@@ -289,6 +291,60 @@ async fn tidy_loop(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(tokens = n, "expired tokens revoked"),
             Err(e) => tracing::warn!(error = %e, "token tidy failed"),
+        }
+    }
+}
+
+/// Longest wait between two lease-expiration passes (leases have whole-second TTLs).
+const EXPIRATION_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Revokes due leases until shutdown: a pass every [`EXPIRATION_INTERVAL`], at once
+/// after a full pass (more are due), or early when a revoked token's leases were
+/// scheduled.
+async fn expiration_loop(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let full = match core.revoke_due_leases().await {
+            Ok(full) => full,
+            Err(e) => {
+                tracing::warn!(error = %e, "lease expiration pass failed");
+                false
+            }
+        };
+        if full {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        let unsealed = core.unsealed().ok();
+        let woken = async {
+            match &unsealed {
+                Some(u) => u.expiration.woken().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(EXPIRATION_INTERVAL) => {}
+            () = woken => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// How often static database roles are checked for a due rotation.
+const ROTATION_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Rotates static database roles on their schedules until shutdown.
+async fn rotation_loop(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(ROTATION_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        match core.rotate_static_roles().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(roles = n, "static database roles rotated"),
+            Err(e) => tracing::warn!(error = %e, "static role rotation failed"),
         }
     }
 }

@@ -11,6 +11,7 @@ mod auth_methods;
 mod bao_cli;
 mod binary;
 mod cert_auth;
+mod database;
 mod envelope;
 mod health;
 mod keyring;

@@ -53,8 +53,8 @@ pub fn envelope(request_id: &str, resp: LogicalResponse) -> Response {
     };
     let env = Envelope::<Value> {
         request_id: request_id.to_string(),
-        lease_id: String::new(),
-        renewable: false,
+        lease_id: resp.lease_id,
+        renewable: resp.renewable,
         lease_duration: resp.lease_duration,
         data: resp.data,
         wrap_info: None,

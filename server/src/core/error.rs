@@ -81,6 +81,9 @@ pub enum CoreError {
     /// A secrets engine.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The lease store.
+    #[error(transparent)]
+    Lease(#[from] crate::lease::LeaseError),
     /// The CLI preflight (`sys/internal/ui/mounts`) found no accessible mount.
     #[error("preflight capability check returned 403, please ensure client's policies grant access to path {0:?}")]
     PreflightDenied(String),
@@ -126,6 +129,7 @@ impl CoreError {
             CoreError::Storage(e) => e.kind(),
             CoreError::Mount(e) => e.kind(),
             CoreError::Engine(e) => e.kind(),
+            CoreError::Lease(e) => e.kind(),
             CoreError::Policy(e) => e.kind(),
             CoreError::PreflightDenied(_) => ErrorKind::PermissionDenied,
         }

@@ -70,7 +70,7 @@ impl Core {
         if last_use {
             // The request that spent the last use is done: now the token goes.
             let revoked = unsealed.tokens.revoke_tree(&id_hash).await?;
-            self.purge_cubbyholes(&unsealed, &revoked).await?;
+            self.after_token_revocation(&unsealed, &revoked).await?;
         }
         result
     }
@@ -116,7 +116,8 @@ impl Core {
                     None
                 };
                 let authorized = authorize(&caller, req, exists, needs_sudo)?;
-                self.handle_mount(&mount, &engine_req, authorized).await
+                self.handle_mount(unsealed, &mount, req, &caller, &engine_req, authorized)
+                    .await
             }
             Some(Route::Sys(endpoint)) => {
                 let exists = match (&endpoint, req.operation) {
@@ -136,7 +137,8 @@ impl Core {
                 let outcome =
                     auth::token_endpoints::handle(unsealed, endpoint, req, &caller, authorized)
                         .await?;
-                self.purge_cubbyholes(unsealed, &outcome.revoked).await?;
+                self.after_token_revocation(unsealed, &outcome.revoked)
+                    .await?;
                 Ok(outcome.response)
             }
             Some(Route::UnknownSys) => {
@@ -179,11 +181,10 @@ impl Core {
             CredentialResponse::Engine(resp) => Ok(LogicalResponse {
                 data: resp.data,
                 warnings: resp.warnings,
-                auth: None,
-                duplicate_top_level: false,
                 lease_duration: resp.lease_duration,
                 mount_type: kind.as_str().to_string(),
                 status: resp.status,
+                ..Default::default()
             }),
             // Only login paths grant tokens, and those never reach this point.
             CredentialResponse::Login(_) => Err(CoreError::UnsupportedPath),
@@ -197,12 +198,13 @@ impl Core {
             return Ok(0);
         };
         let revoked = unsealed.tokens.tidy().await?;
-        self.purge_cubbyholes(&unsealed, &revoked).await?;
+        self.after_token_revocation(&unsealed, &revoked).await?;
         Ok(revoked.len())
     }
 
-    /// Deletes the cubbyholes of revoked tokens (given by id hash).
-    pub(crate) async fn purge_cubbyholes(
+    /// What follows the revocation of tokens (given by id hash): their cubbyholes are
+    /// deleted and the leases they own are scheduled for revocation at once.
+    pub(crate) async fn after_token_revocation(
         &self,
         unsealed: &Unsealed,
         revoked: &[String],
@@ -210,6 +212,7 @@ impl Core {
         if revoked.is_empty() {
             return Ok(());
         }
+        self.expire_token_leases(unsealed, revoked).await?;
         let Some(mount) = unsealed.mounts.resolve("cubbyhole/") else {
             return Ok(());
         };
@@ -239,18 +242,15 @@ impl Core {
             (MountType::Cubbyhole, None) => return Err(CoreError::PermissionDenied),
             _ => base,
         };
-        Ok(MountContext {
-            view,
-            mount_path: entry.path.clone(),
-            accessor: entry.accessor.clone(),
-            default_lease_ttl: entry.effective_default_ttl(),
-            max_lease_ttl: entry.effective_max_ttl(),
-        })
+        Ok(MountContext::for_mount(view, entry))
     }
 
     async fn handle_mount(
         &self,
+        unsealed: &Unsealed,
         mount: &ResolvedMount,
+        req: &LogicalRequest,
+        caller: &Caller<'_>,
         engine_req: &EngineRequest<'_>,
         _authorized: Authorized,
     ) -> Result<LogicalResponse, CoreError> {
@@ -264,21 +264,42 @@ impl Core {
                 }
             },
             MountType::Cubbyhole => engines::cubbyhole::handle(engine_req).await?,
+            MountType::Database => {
+                engines::database::handle(engine_req, &unsealed.databases).await?
+            }
             MountType::System
             | MountType::Token
             | MountType::Userpass
             | MountType::Approle
             | MountType::Cert => return Err(CoreError::UnsupportedPath),
         };
-        Ok(LogicalResponse {
+        let mut out = LogicalResponse {
             data: resp.data,
             warnings: resp.warnings,
-            auth: None,
-            duplicate_top_level: false,
             lease_duration: resp.lease_duration,
             mount_type: entry.mount_type.as_str().to_string(),
             status: resp.status,
-        })
+            ..Default::default()
+        };
+        if let Some(secret) = resp.secret {
+            // The secret exists now: put it on a lease owned by the caller's token (or
+            // take it back if the lease cannot be stored).
+            let granted = self
+                .register_lease(
+                    unsealed,
+                    mount,
+                    &req.path,
+                    secret,
+                    &caller.id_hash,
+                    engine_req.ctx,
+                )
+                .await?;
+            out.lease_id = granted.lease_id;
+            out.renewable = granted.renewable;
+            out.lease_duration = granted.ttl;
+            out.warnings.extend(granted.warning);
+        }
+        Ok(out)
     }
 }
 
@@ -293,6 +314,7 @@ async fn engine_exists(
             _ => engines::kv::v1::exists(engine_req).await?,
         },
         MountType::Cubbyhole => engines::cubbyhole::exists(engine_req).await?,
+        MountType::Database => engines::database::exists(engine_req).await?,
         MountType::System
         | MountType::Token
         | MountType::Userpass

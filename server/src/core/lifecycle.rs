@@ -191,8 +191,15 @@ impl Core {
             Some(raw) => serde_json::from_slice(&raw).map_err(|_| SealError::CorruptConfig)?,
             None => return Err(SealError::CorruptConfig.into()),
         };
+        let passwords = Arc::new(crate::password::PasswordPolicyStore::new(Arc::clone(
+            &self.barrier,
+        )));
         Ok(Unsealed {
             tokens: TokenStore::new(Arc::clone(&self.barrier))?,
+            leases: crate::lease::LeaseStore::new(Arc::clone(&self.barrier)),
+            expiration: super::expiration::Expiration::default(),
+            databases: crate::engines::database::Connections::new(Arc::clone(&passwords)),
+            passwords,
             mounts: MountRegistry::load(Arc::clone(&self.barrier)).await?,
             policies: PolicyStore::open(Arc::clone(&self.barrier))
                 .await

@@ -84,7 +84,7 @@ impl Core {
                 .tokens
                 .revoke_tree(&unsealed.tokens.id_hash(&token))
                 .await?;
-            self.purge_cubbyholes(unsealed, &revoked).await?;
+            self.after_token_revocation(unsealed, &revoked).await?;
             return Err(CoreError::PermissionDenied);
         }
         tracing::info!(

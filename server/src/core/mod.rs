@@ -13,6 +13,7 @@ pub mod fields;
 pub mod request;
 
 mod error;
+pub mod expiration;
 mod handle;
 pub use handle::Caller;
 mod lifecycle;
@@ -66,6 +67,14 @@ pub struct Unsealed {
     pub tokens: TokenStore,
     /// The mount table.
     pub mounts: MountRegistry,
+    /// Leases of engine secrets.
+    pub leases: crate::lease::LeaseStore,
+    /// Revocation backoff and wake-ups.
+    pub expiration: expiration::Expiration,
+    /// Live database connection pools.
+    pub databases: crate::engines::database::Connections,
+    /// Password policies (`sys/policies/password`).
+    pub passwords: Arc<crate::password::PasswordPolicyStore>,
     /// Failed-login accounting (user lockout).
     pub lockout: crate::credential::lockout::Lockout,
     /// ACL policies and the compiled-ACL cache.

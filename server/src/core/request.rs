@@ -91,7 +91,11 @@ pub struct LogicalResponse {
     pub auth: Option<AuthInfo>,
     /// Copy the members of `data` to the top level (Vault's legacy sys routes).
     pub duplicate_top_level: bool,
-    /// `lease_duration` without a lease (kv v1 reads).
+    /// `lease_id` of a secret put on a lease ("" otherwise).
+    pub lease_id: String,
+    /// Whether that lease is renewable.
+    pub renewable: bool,
+    /// `lease_duration`: the lease's TTL, or without a lease what kv v1 reads report.
     pub lease_duration: u64,
     /// `mount_type` (Vault): the engine type of the mount that answered, or "".
     pub mount_type: String,
@@ -116,6 +120,7 @@ impl LogicalResponse {
     /// Whether nothing is to be rendered (→ 204).
     pub fn is_empty(&self) -> bool {
         self.status == ResponseStatus::Ok
+            && self.lease_id.is_empty()
             && self.data.is_none()
             && self.auth.is_none()
             && self.warnings.is_empty()

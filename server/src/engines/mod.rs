@@ -36,6 +36,17 @@ pub struct MountContext {
 }
 
 impl MountContext {
+    /// The context of `entry`'s engine over `view` (its data, or a part of it).
+    pub fn for_mount(view: StorageView, entry: &crate::mount::MountEntry) -> MountContext {
+        MountContext {
+            view,
+            mount_path: entry.path.clone(),
+            accessor: entry.accessor.clone(),
+            default_lease_ttl: entry.effective_default_ttl(),
+            max_lease_ttl: entry.effective_max_ttl(),
+        }
+    }
+
     /// For unit tests of engines and auth methods: a context over a fresh unsealed
     /// in-memory barrier at `prefix`, with the system default TTLs.
     #[cfg(test)]

@@ -28,6 +28,8 @@ pub enum MountType {
     Approle,
     /// TLS client certificate auth method.
     Cert,
+    /// Dynamic and static database credentials (PostgreSQL, MySQL/MariaDB).
+    Database,
 }
 
 impl MountType {
@@ -37,6 +39,7 @@ impl MountType {
             "kv" => Ok((MountType::Kv, None)),
             "kv-v1" => Ok((MountType::Kv, Some("1"))),
             "kv-v2" => Ok((MountType::Kv, Some("2"))),
+            "database" => Ok((MountType::Database, None)),
             "" => Err(MountError::MissingType),
             other => Err(MountError::UnknownType(other.to_string())),
         }
@@ -63,6 +66,7 @@ impl MountType {
             MountType::Userpass => "userpass",
             MountType::Approle => "approle",
             MountType::Cert => "cert",
+            MountType::Database => "database",
         }
     }
 

@@ -61,6 +61,29 @@ pub enum SysEndpoint {
     Capabilities,
     /// `sys/capabilities-accessor`.
     CapabilitiesAccessor,
+    /// `sys/leases/lookup` (PUT: one lease; LIST: the top level) and
+    /// `LIST sys/leases/lookup/<prefix>/` (sudo).
+    LeaseLookup(Option<String>),
+    /// `sys/leases/renew[/<lease id>]`, legacy `sys/renew[/<lease id>]`.
+    LeaseRenew(Option<String>),
+    /// `sys/leases/revoke[/<lease id>]`, legacy `sys/revoke[/<lease id>]`.
+    LeaseRevoke(Option<String>),
+    /// `sys/leases/revoke-prefix/<prefix>`, legacy `sys/revoke-prefix/<prefix>` (sudo).
+    LeaseRevokePrefix(String),
+    /// `sys/leases/revoke-force/<prefix>`, legacy `sys/revoke-force/<prefix>` (sudo).
+    LeaseRevokeForce(String),
+    /// `sys/leases/tidy`.
+    LeaseTidy,
+    /// `GET sys/leases/count` (sudo).
+    LeaseCount,
+    /// `GET sys/leases` (sudo): the irrevocable leases.
+    Leases,
+    /// `LIST sys/policies/password`.
+    PasswordPolicies,
+    /// `sys/policies/password/<name>`.
+    PasswordPolicy(String),
+    /// `GET sys/policies/password/<name>/generate`.
+    PasswordPolicyGenerate(String),
 }
 
 /// An `auth/token/` endpoint.
@@ -128,6 +151,11 @@ impl Route {
                     | SysEndpoint::AuthTune(_)
                     | SysEndpoint::LockedUsers
                     | SysEndpoint::UnlockUser { .. }
+                    | SysEndpoint::LeaseLookup(Some(_))
+                    | SysEndpoint::LeaseRevokePrefix(_)
+                    | SysEndpoint::LeaseRevokeForce(_)
+                    | SysEndpoint::LeaseCount
+                    | SysEndpoint::Leases
             ) | Route::Token(TokenEndpoint::RevokeOrphan | TokenEndpoint::Accessors)
         )
     }
@@ -153,6 +181,13 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         "sys/capabilities-self" => Route::Sys(SysEndpoint::CapabilitiesSelf),
         "sys/capabilities" => Route::Sys(SysEndpoint::Capabilities),
         "sys/capabilities-accessor" => Route::Sys(SysEndpoint::CapabilitiesAccessor),
+        "sys/leases/lookup" => Route::Sys(SysEndpoint::LeaseLookup(None)),
+        "sys/leases/renew" | "sys/renew" => Route::Sys(SysEndpoint::LeaseRenew(None)),
+        "sys/leases/revoke" | "sys/revoke" => Route::Sys(SysEndpoint::LeaseRevoke(None)),
+        "sys/leases/tidy" => Route::Sys(SysEndpoint::LeaseTidy),
+        "sys/leases/count" => Route::Sys(SysEndpoint::LeaseCount),
+        "sys/leases" => Route::Sys(SysEndpoint::Leases),
+        "sys/policies/password" => Route::Sys(SysEndpoint::PasswordPolicies),
         "auth/token/create" => Route::Token(TokenEndpoint::Create),
         "auth/token/create-orphan" => Route::Token(TokenEndpoint::CreateOrphan),
         "auth/token/lookup" => Route::Token(TokenEndpoint::Lookup),
@@ -188,6 +223,13 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
                     accessor: accessor.to_string(),
                     alias: alias.to_string(),
                 })
+            } else if let Some(route) = lease_route(p) {
+                route
+            } else if let Some(name) = p.strip_prefix("sys/policies/password/") {
+                match name.strip_suffix("/generate") {
+                    Some(name) => Route::Sys(SysEndpoint::PasswordPolicyGenerate(name.to_string())),
+                    None => Route::Sys(SysEndpoint::PasswordPolicy(name.to_string())),
+                }
             } else if let Some(name) = p.strip_prefix("sys/policies/acl/") {
                 Route::Sys(SysEndpoint::PolicyAcl(name.to_string()))
             } else if let Some(name) = p.strip_prefix("sys/policy/") {
@@ -205,6 +247,25 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         }
     };
     Some(route)
+}
+
+/// The `sys/leases/*` routes with a lease id or prefix in the path (and Vault's legacy
+/// `sys/renew|revoke|revoke-prefix|revoke-force/*` aliases, which OpenBao dropped).
+fn lease_route(path: &str) -> Option<Route> {
+    let rest = path
+        .strip_prefix("sys/leases/")
+        .or_else(|| path.strip_prefix("sys/"))?;
+    let (action, arg) = rest.split_once('/')?;
+    let arg = arg.to_string();
+    let endpoint = match action {
+        "lookup" if path.starts_with("sys/leases/") => SysEndpoint::LeaseLookup(Some(arg)),
+        "renew" => SysEndpoint::LeaseRenew(Some(arg)),
+        "revoke" => SysEndpoint::LeaseRevoke(Some(arg)),
+        "revoke-prefix" => SysEndpoint::LeaseRevokePrefix(arg),
+        "revoke-force" => SysEndpoint::LeaseRevokeForce(arg),
+        _ => return None,
+    };
+    Some(Route::Sys(endpoint))
 }
 
 #[cfg(test)]
@@ -229,6 +290,27 @@ mod tests {
         assert!(matches!(resolve_fixed("sys/nope"), Some(Route::UnknownSys)));
         assert!(resolve_fixed("secret/data/x").is_none());
         assert!(resolve_fixed("system/x").is_none());
+        assert!(
+            matches!(resolve_fixed("sys/leases/lookup/database/creds/"), Some(Route::Sys(SysEndpoint::LeaseLookup(Some(p)))) if p == "database/creds")
+        );
+        assert!(
+            matches!(resolve_fixed("sys/leases/revoke-prefix/database/creds/ro"), Some(Route::Sys(SysEndpoint::LeaseRevokePrefix(p))) if p == "database/creds/ro")
+        );
+        assert!(
+            matches!(resolve_fixed("sys/revoke/database/creds/ro/abc"), Some(Route::Sys(SysEndpoint::LeaseRevoke(Some(p)))) if p == "database/creds/ro/abc")
+        );
+        assert!(matches!(
+            resolve_fixed("sys/renew"),
+            Some(Route::Sys(SysEndpoint::LeaseRenew(None)))
+        ));
+        assert!(matches!(
+            resolve_fixed("sys/lookup/x"),
+            Some(Route::UnknownSys)
+        ));
+        assert!(
+            matches!(resolve_fixed("sys/policies/password/p1/generate"), Some(Route::Sys(SysEndpoint::PasswordPolicyGenerate(p))) if p == "p1")
+        );
+        assert!(Route::Sys(SysEndpoint::LeaseRevokePrefix("x".into())).needs_sudo());
         assert!(Route::Sys(SysEndpoint::Seal).needs_sudo());
         assert!(!Route::Sys(SysEndpoint::KeyStatus).needs_sudo());
     }

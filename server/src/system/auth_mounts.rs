@@ -51,7 +51,7 @@ pub(super) async fn one(
             }
             // Tokens first: once the method is gone nobody could find them any more.
             let revoked = unsealed.tokens.revoke_by_path_prefix(path.as_str()).await?;
-            core.purge_cubbyholes(unsealed, &revoked).await?;
+            core.after_token_revocation(unsealed, &revoked).await?;
             if let Some(gone) = unsealed.mounts.disable(&path).await? {
                 tracing::info!(path = %gone.path, accessor = %gone.accessor, tokens = revoked.len(), "auth method disabled");
             }

@@ -7,15 +7,17 @@
 mod auth_mounts;
 mod capabilities;
 mod key_status;
+mod leases;
 mod locked_users;
 mod mounts;
+mod password_policies;
 mod policies;
 mod rotate;
 pub mod rotate_root;
 mod seal;
 pub mod ui_mounts;
 
-use crate::core::request::{LogicalRequest, LogicalResponse};
+use crate::core::request::{LogicalRequest, LogicalResponse, Operation};
 use crate::core::{Caller, Core, CoreError, Unsealed};
 use crate::policy::Authorized;
 use crate::router::SysEndpoint;
@@ -45,7 +47,7 @@ pub async fn handle(
             rotate_root::verify(core, req, require_sudo(authorized)?).await
         }
         SysEndpoint::Mounts => mounts::list(unsealed, req),
-        SysEndpoint::Mount(path) => mounts::mount(unsealed, &path, req).await,
+        SysEndpoint::Mount(path) => mounts::mount(core, unsealed, &path, req).await,
         SysEndpoint::MountTune(path) => mounts::tune(unsealed, &path, req).await,
         // Answered before the ACL by the pipeline (it performs its own access check).
         SysEndpoint::UiMounts(path) => Err(CoreError::PreflightDenied(path.unwrap_or_default())),
@@ -81,6 +83,45 @@ pub async fn handle(
         SysEndpoint::CapabilitiesAccessor => {
             capabilities::handle(unsealed, Subject::Accessor, req, caller).await
         }
+        SysEndpoint::LeaseLookup(prefix) => {
+            leases::lookup(unsealed, prefix.as_deref(), req, authorized).await
+        }
+        SysEndpoint::LeaseRenew(id) => leases::renew(core, unsealed, id.as_deref(), req).await,
+        SysEndpoint::LeaseRevoke(id) => leases::revoke(core, unsealed, id.as_deref(), req).await,
+        SysEndpoint::LeaseRevokePrefix(prefix) => {
+            require_sudo(authorized)?;
+            leases::revoke_prefix(core, unsealed, &prefix, false, req).await
+        }
+        SysEndpoint::LeaseRevokeForce(prefix) => {
+            require_sudo(authorized)?;
+            leases::revoke_prefix(core, unsealed, &prefix, true, req).await
+        }
+        SysEndpoint::LeaseTidy => leases::tidy(core, req).await,
+        SysEndpoint::LeaseCount => {
+            require_sudo(authorized)?;
+            leases::count(unsealed, req).await
+        }
+        SysEndpoint::Leases => {
+            require_sudo(authorized)?;
+            leases::list_irrevocable(unsealed, req).await
+        }
+        SysEndpoint::PasswordPolicies => match req.operation {
+            Operation::List => password_policies::list(&unsealed.passwords).await,
+            _ => Err(CoreError::MethodNotAllowed),
+        },
+        SysEndpoint::PasswordPolicy(name) => {
+            let store = &unsealed.passwords;
+            match req.operation {
+                Operation::Read => password_policies::read(store, &name).await,
+                Operation::Update => password_policies::write(store, &name, &req.data).await,
+                Operation::Delete => password_policies::delete(store, &name).await,
+                Operation::List | Operation::Patch => Err(CoreError::MethodNotAllowed),
+            }
+        }
+        SysEndpoint::PasswordPolicyGenerate(name) => match req.operation {
+            Operation::Read => password_policies::generate(&unsealed.passwords, &name).await,
+            _ => Err(CoreError::MethodNotAllowed),
+        },
     }
 }
 

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::core::duration::opt_duration;
+use crate::core::expiration::RevokeMode;
 use crate::core::fields::{opt_bool, opt_string, FieldError};
 use crate::core::request::{unknown_field_warning, LogicalRequest, LogicalResponse, Operation};
-use crate::core::{CoreError, Unsealed};
+use crate::core::{Core, CoreError, Unsealed};
 use crate::mount::{MountConfig, MountEntry, MountError, MountPath, MountType};
 
 /// Fields `POST sys/mounts/:path` accepts.
@@ -74,6 +75,7 @@ pub(super) fn list_table(
 }
 
 pub(super) async fn mount(
+    core: &Core,
     unsealed: &Unsealed,
     raw_path: &str,
     req: &LogicalRequest,
@@ -95,7 +97,15 @@ pub(super) async fn mount(
         }
         Operation::Update => enable(unsealed, &path, req).await,
         Operation::Delete => {
+            if unsealed.mounts.get(&path).is_none() {
+                return Ok(LogicalResponse::empty());
+            }
+            // Its secrets go first, while the engine can still revoke them; a failure
+            // keeps the mount (and its leases) in place.
+            core.revoke_lease_prefix(unsealed, path.as_str(), RevokeMode::Sync)
+                .await?;
             if let Some(gone) = unsealed.mounts.disable(&path).await? {
+                unsealed.databases.forget_mount(&gone.uuid);
                 tracing::info!(path = %gone.path, accessor = %gone.accessor, "secrets engine disabled");
             }
             Ok(LogicalResponse::empty())

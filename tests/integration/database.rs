@@ -1,0 +1,904 @@
+//! The database engine and the lease manager against the real local PostgreSQL and
+//! MariaDB (behaviours 33–36): dynamic credentials that log in, revocation that drops the
+//! user and ends its sessions, expiry, renew, revoke-prefix, token cascade, static
+//! rotation, a database that is down during revocation, and leases that survive a restart.
+//!
+//! The databases come from `STRONGROOM_TEST_POSTGRES_URL` (e.g.
+//! `postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable`) and
+//! `STRONGROOM_TEST_MYSQL_URL` (e.g. `mysql://root@127.0.0.1:3306/test`). Without them
+//! a test says it was skipped, except under `CI=true`, where it fails.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::harness::{client_token, TestServer};
+
+/// Where the local PostgreSQL is, or `None` (skipped) outside CI.
+fn postgres_url() -> Option<tokio_postgres::Config> {
+    env_url("STRONGROOM_TEST_POSTGRES_URL").map(|url| url.parse().expect("postgres url"))
+}
+
+fn mysql_url() -> Option<mysql_async::Opts> {
+    env_url("STRONGROOM_TEST_MYSQL_URL")
+        .map(|url| mysql_async::Opts::from_url(&url).expect("mysql url"))
+}
+
+fn env_url(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{name} must be set under CI=true"
+            );
+            eprintln!("skipped: {name} is not set");
+            None
+        }
+    }
+}
+
+/// Host and port of a PostgreSQL config.
+fn pg_addr(cfg: &tokio_postgres::Config) -> (String, u16) {
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    (host, cfg.get_ports().first().copied().unwrap_or(5432))
+}
+
+async fn pg_admin(cfg: &tokio_postgres::Config) -> tokio_postgres::Client {
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("postgres");
+    tokio::spawn(conn);
+    client
+}
+
+async fn pg_role_exists(admin: &tokio_postgres::Client, role: &str) -> bool {
+    admin
+        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
+        .await
+        .expect("pg_roles")
+        .is_some()
+}
+
+/// Connects as a (dynamic) user; trust authentication on the test machine accepts any
+/// password, so this proves the role exists and may log in.
+async fn pg_login(
+    cfg: &tokio_postgres::Config,
+    user: &str,
+    password: &str,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let mut c = cfg.clone();
+    c.user(user).password(password);
+    let (client, conn) = c.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+/// A name suffix unique to this run and call (roles are cluster-wide in PostgreSQL).
+fn suffix() -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{nanos:08x}{n}")
+}
+
+/// A server with a `database/` mount whose `pg` connection reaches PostgreSQL at
+/// `host:port` (directly, or through a [`Proxy`]).
+async fn pg_server(cfg: &tokio_postgres::Config, host: &str, port: u16) -> (TestServer, String) {
+    let s = TestServer::start().await;
+    let init = s.init_and_unseal(1, 1).await;
+    let root = init.root_token.clone();
+    let t = Some(root.as_str());
+    let a = s
+        .call(
+            "POST",
+            "/v1/sys/mounts/database",
+            Some(json!({"type": "database"})),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let user = cfg.get_user().unwrap_or("postgres");
+    let dbname = cfg.get_dbname().unwrap_or("postgres");
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/config/pg",
+            Some(json!({
+                "plugin_name": "postgresql-database-plugin",
+                "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"),
+                "username": user,
+                "password": "unused-with-trust",
+                "allowed_roles": "*",
+            })),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    (s, root)
+}
+
+async fn pg_role(s: &TestServer, root: &str, name: &str, default_ttl: &str, max_ttl: &str) {
+    let a = s
+        .call(
+            "POST",
+            &format!("/v1/database/roles/{name}"),
+            Some(json!({
+                "db_name": "pg",
+                "creation_statements": [
+                    "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+                    "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\";"
+                ],
+                "default_ttl": default_ttl,
+                "max_ttl": max_ttl,
+            })),
+            Some(root),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+}
+
+/// `(lease_id, username, password, lease_duration)` of `GET database/creds/<role>`.
+async fn creds(s: &TestServer, token: &str, role: &str) -> (String, String, String, u64) {
+    let a = s
+        .call(
+            "GET",
+            &format!("/v1/database/creds/{role}"),
+            None,
+            Some(token),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let b = &a.body;
+    (
+        b["lease_id"].as_str().unwrap().to_string(),
+        b["data"]["username"].as_str().unwrap().to_string(),
+        b["data"]["password"].as_str().unwrap().to_string(),
+        b["lease_duration"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_creds_log_in_and_revoke_ends_sessions() {
+    let Some(cfg) = postgres_url() else { return };
+    let (host, port) = pg_addr(&cfg);
+    let (s, root) = pg_server(&cfg, &host, port).await;
+    let admin = pg_admin(&cfg).await;
+    let role = format!("ro{}", suffix());
+    pg_role(&s, &root, &role, "1h", "24h").await;
+
+    // Behaviour 34: lease id shape, renewable, lease_duration = role default_ttl, 20-char
+    // password, a real account.
+    let (lease, user, password, ttl) = creds(&s, &root, &role).await;
+    assert!(
+        lease.starts_with(&format!("database/creds/{role}/")),
+        "{lease}"
+    );
+    assert_eq!(lease.rsplit('/').next().unwrap().len(), 24);
+    assert_eq!(ttl, 3600);
+    assert_eq!(password.len(), 20);
+    // The display name of the root token that asked is `root`.
+    assert!(user.starts_with(&format!("v-root-{}", &role[..8])), "{user}");
+    assert!(pg_role_exists(&admin, &user).await);
+    let session = pg_login(&cfg, &user, &password)
+        .await
+        .expect("creds log in");
+    session
+        .simple_query("SELECT 1")
+        .await
+        .expect("query as the new user");
+
+    // Lookup shape (behaviour 35).
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            Some(json!({"lease_id": lease})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let d = &a.body["data"];
+    assert_eq!(d["id"], json!(lease));
+    assert_eq!(d["path"], json!(format!("database/creds/{role}")));
+    assert_eq!(d["renewable"], json!(true));
+    assert!(d["ttl"].as_u64().unwrap() > 3500);
+    assert!(d["issue_time"].as_str().unwrap().ends_with('Z'));
+    assert!(d["expire_time"].as_str().is_some());
+    assert_eq!(d["last_renewal"], Value::Null);
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            Some(json!({"lease_id": "database/creds/nope/x"})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.errors(), vec!["invalid lease".to_string()]);
+
+    // LIST shows folders then ids.
+    let a = s
+        .call(
+            "LIST",
+            "/v1/sys/leases/lookup/database/creds/",
+            None,
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert!(a.body["data"]["keys"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(format!("{role}/"))));
+    let a = s
+        .call(
+            "LIST",
+            &format!("/v1/sys/leases/lookup/database/creds/{role}/"),
+            None,
+            Some(&root),
+        )
+        .await;
+    assert_eq!(
+        a.body["data"]["keys"],
+        json!([lease.rsplit('/').next().unwrap()])
+    );
+
+    // Revoke: the user is dropped and its open session is terminated.
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/revoke",
+            Some(json!({"lease_id": lease})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    assert!(!pg_role_exists(&admin, &user).await, "role dropped");
+    assert!(
+        session.simple_query("SELECT 1").await.is_err(),
+        "the revoked user's session was terminated"
+    );
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            Some(json!({"lease_id": lease})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    // Revoking again (or anything unknown) is fine.
+    let a = s
+        .call(
+            "PUT",
+            &format!("/v1/sys/leases/revoke/{lease}"),
+            None,
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_lease_expiry_renew_and_revoke_prefix() {
+    let Some(cfg) = postgres_url() else { return };
+    let (host, port) = pg_addr(&cfg);
+    let (s, root) = pg_server(&cfg, &host, port).await;
+    let admin = pg_admin(&cfg).await;
+
+    // Expiry revokes by itself.
+    let short = format!("short{}", suffix());
+    pg_role(&s, &root, &short, "2s", "1h").await;
+    let (_, user, _, ttl) = creds(&s, &root, &short).await;
+    assert_eq!(ttl, 2);
+    assert!(pg_role_exists(&admin, &user).await);
+    wait_until("expired user dropped", Duration::from_secs(15), || async {
+        !pg_role_exists(&admin, &user).await
+    })
+    .await;
+
+    // Renew moves the expiry (and VALID UNTIL); beyond the max it is capped with a warning.
+    let renewable = format!("renew{}", suffix());
+    pg_role(&s, &root, &renewable, "1h", "2h").await;
+    let (lease, user, _, _) = creds(&s, &root, &renewable).await;
+    let before: Option<std::time::SystemTime> = admin
+        .query_one(
+            "SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/renew",
+            Some(json!({"lease_id": lease, "increment": "90m"})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["lease_id"], json!(lease));
+    assert_eq!(a.body["renewable"], json!(true));
+    assert_eq!(a.body["lease_duration"], json!(5400));
+    let after: Option<std::time::SystemTime> = admin
+        .query_one(
+            "SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(after > before, "VALID UNTIL moved on renew");
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/renew",
+            Some(json!({"lease_id": lease, "increment": "10h"})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let granted = a.body["lease_duration"].as_u64().unwrap();
+    assert!((7190..7200).contains(&granted), "{granted}");
+    let warning = a.body["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("exceeded the effective max_ttl"),
+        "{warning}"
+    );
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            Some(json!({"lease_id": lease})),
+            Some(&root),
+        )
+        .await;
+    assert!(a.body["data"]["last_renewal"].is_string());
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/renew",
+            Some(json!({"lease_id": "database/creds/x/y"})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+
+    // revoke-prefix revokes every lease under the role (and needs sudo).
+    let (_, u1, _, _) = creds(&s, &root, &renewable).await;
+    let (_, u2, _, _) = creds(&s, &root, &renewable).await;
+    let limited = s
+        .create_token(&root, json!({"policies": ["default"]}))
+        .await;
+    let limited = client_token(&limited);
+    let a = s
+        .call(
+            "PUT",
+            &format!("/v1/sys/leases/revoke-prefix/database/creds/{renewable}"),
+            None,
+            Some(&limited),
+        )
+        .await;
+    assert_eq!(a.status, 403);
+    let a = s
+        .call(
+            "PUT",
+            &format!("/v1/sys/leases/revoke-prefix/database/creds/{renewable}"),
+            None,
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    for u in [&user, &u1, &u2] {
+        assert!(
+            !pg_role_exists(&admin, u).await,
+            "{u} dropped by revoke-prefix"
+        );
+    }
+    let a = s
+        .call(
+            "LIST",
+            &format!("/v1/sys/leases/lookup/database/creds/{renewable}/"),
+            None,
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_token_revokes_its_leases() {
+    let Some(cfg) = postgres_url() else { return };
+    let (host, port) = pg_addr(&cfg);
+    let (s, root) = pg_server(&cfg, &host, port).await;
+    let admin = pg_admin(&cfg).await;
+    let role = format!("tok{}", suffix());
+    pg_role(&s, &root, &role, "1h", "2h").await;
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/policies/acl/dbcreds",
+            Some(json!({"policy": "path \"database/creds/*\" { capabilities = [\"read\"] }\npath \"auth/token/create\" { capabilities = [\"update\"] }"})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let parent = client_token(
+        &s.create_token(&root, json!({"policies": ["dbcreds"]}))
+            .await,
+    );
+    let child = client_token(
+        &s.create_token(&parent, json!({"policies": ["dbcreds"]}))
+            .await,
+    );
+    let (_, by_parent, _, _) = creds(&s, &parent, &role).await;
+    let (_, by_child, _, _) = creds(&s, &child, &role).await;
+    assert!(pg_role_exists(&admin, &by_parent).await);
+    assert!(pg_role_exists(&admin, &by_child).await);
+
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/revoke",
+            Some(json!({"token": parent})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    wait_until(
+        "the token's leases revoked",
+        Duration::from_secs(10),
+        || async {
+            !pg_role_exists(&admin, &by_parent).await && !pg_role_exists(&admin, &by_child).await
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_survive_a_restart_and_still_expire_on_time() {
+    let Some(cfg) = postgres_url() else { return };
+    let (host, port) = pg_addr(&cfg);
+    let mut s = TestServer::start().await;
+    let init = s.init_and_unseal(1, 1).await;
+    let root = init.root_token.clone();
+    // Same set-up as pg_server, on a server we can restart.
+    let t = Some(root.as_str());
+    s.call(
+        "POST",
+        "/v1/sys/mounts/database",
+        Some(json!({"type": "database"})),
+        t,
+    )
+    .await;
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/config/pg",
+            Some(json!({
+                "plugin_name": "postgresql-database-plugin",
+                "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/postgres?sslmode=disable"),
+                "username": cfg.get_user().unwrap_or("postgres"),
+                "password": "unused-with-trust",
+                "allowed_roles": "*",
+            })),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let admin = pg_admin(&cfg).await;
+    let role = format!("rs{}", suffix());
+    pg_role(&s, &root, &role, "6s", "1h").await;
+    let (lease, user, _, _) = creds(&s, &root, &role).await;
+    let issued = Instant::now();
+
+    s.restart().await;
+    s.unseal_with(&init.keys).await;
+    // The connection config survived the restart: credentials are still issued.
+    let (_, other, _, _) = creds(&s, &root, &role).await;
+    assert!(pg_role_exists(&admin, &other).await);
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            Some(json!({"lease_id": lease})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 200, "the lease survived: {:?}", a.body);
+    wait_until(
+        "the lease expired after the restart",
+        Duration::from_secs(20),
+        || async { !pg_role_exists(&admin, &user).await },
+    )
+    .await;
+    assert!(
+        issued.elapsed() >= Duration::from_secs(5),
+        "not before its expiry"
+    );
+    assert!(issued.elapsed() < Duration::from_secs(15), "on time");
+}
+
+/// A TCP forwarder that can be "taken down": existing connections are cut and new ones
+/// refused (closed at once) until it is brought back.
+struct Proxy {
+    port: u16,
+    down: watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(target: (String, u16)) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (down, down_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if *down_rx.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let mut down_rx = down_rx.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect((target.0.as_str(), target.1)).await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down_rx.wait_for(|d| *d) => {}
+                    }
+                });
+            }
+        });
+        Proxy { port, down }
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.send_replace(down);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_down_during_revocation_keeps_the_lease_until_it_returns() {
+    let Some(cfg) = postgres_url() else { return };
+    let proxy = Proxy::start(pg_addr(&cfg)).await;
+    let (s, root) = pg_server(&cfg, "127.0.0.1", proxy.port).await;
+    let admin = pg_admin(&cfg).await;
+    let role = format!("down{}", suffix());
+    pg_role(&s, &root, &role, "2s", "1h").await;
+    let (lease, user, _, _) = creds(&s, &root, &role).await;
+
+    proxy.set_down(true);
+    // Past the expiry, revocation fails: the lease is kept and says why.
+    wait_until(
+        "a failed revocation is recorded",
+        Duration::from_secs(15),
+        || async {
+            let a = s
+                .call(
+                    "PUT",
+                    "/v1/sys/leases/lookup",
+                    Some(json!({"lease_id": lease})),
+                    Some(&root),
+                )
+                .await;
+            assert_eq!(a.status, 200, "the lease must be kept: {:?}", a.body);
+            a.body["data"]["revocation_failures"].as_u64().unwrap_or(0) >= 1
+        },
+    )
+    .await;
+    assert!(
+        pg_role_exists(&admin, &user).await,
+        "not revoked while down"
+    );
+    // The server keeps serving meanwhile.
+    let a = s.call("GET", "/v1/sys/health", None, None).await;
+    assert_eq!(a.status, 200);
+
+    proxy.set_down(false);
+    wait_until(
+        "revoked once the database is back",
+        Duration::from_secs(30),
+        || async { !pg_role_exists(&admin, &user).await },
+    )
+    .await;
+    wait_until("the lease is gone", Duration::from_secs(5), || async {
+        s.call(
+            "PUT",
+            "/v1/sys/leases/lookup",
+            Some(json!({"lease_id": lease})),
+            Some(&root),
+        )
+        .await
+        .status
+            == 400
+    })
+    .await;
+}
+
+async fn mysql_admin(opts: &mysql_async::Opts) -> mysql_async::Conn {
+    mysql_async::Conn::new(opts.clone()).await.expect("mysql")
+}
+
+async fn mysql_login(opts: &mysql_async::Opts, user: &str, password: &str) -> bool {
+    let builder = mysql_async::OptsBuilder::from_opts(opts.clone())
+        .user(Some(user))
+        .pass(Some(password))
+        .db_name(None::<String>);
+    match mysql_async::Conn::new(builder).await {
+        Ok(conn) => {
+            let _ = conn.disconnect().await;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+async fn mysql_user_exists(conn: &mut mysql_async::Conn, user: &str) -> bool {
+    use mysql_async::prelude::Queryable;
+    let n: Option<u64> = conn
+        .exec_first("SELECT COUNT(*) FROM mysql.user WHERE User = ?", (user,))
+        .await
+        .expect("mysql.user");
+    n.unwrap_or(0) > 0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_creds_static_rotation_and_root_rotation() {
+    use mysql_async::prelude::Queryable;
+    let Some(opts) = mysql_url() else { return };
+    let host = opts.ip_or_hostname().to_string();
+    let port = opts.tcp_port();
+    let mut admin = mysql_admin(&opts).await;
+    let tag = suffix();
+    // A dedicated admin for Strongroom (its password gets rotated), and a static user.
+    let sr_admin = format!("sradm{tag}");
+    let static_user = format!("srstat{tag}");
+    admin
+        .query_drop(format!(
+            "CREATE USER '{sr_admin}'@'%' IDENTIFIED BY 'first-admin-pw'; \
+             GRANT ALL PRIVILEGES ON *.* TO '{sr_admin}'@'%' WITH GRANT OPTION; \
+             CREATE USER '{static_user}'@'%' IDENTIFIED BY 'initial-static-pw';"
+        ))
+        .await
+        .unwrap();
+
+    let s = TestServer::start().await;
+    let init = s.init_and_unseal(1, 1).await;
+    let root = init.root_token.clone();
+    let t = Some(root.as_str());
+    s.call(
+        "POST",
+        "/v1/sys/mounts/database",
+        Some(json!({"type": "database"})),
+        t,
+    )
+    .await;
+    // Wrong credentials with the default verify_connection → 400, nothing stored.
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/config/my",
+            Some(json!({
+                "plugin_name": "mysql-database-plugin",
+                "connection_url": format!("{{{{username}}}}:{{{{password}}}}@tcp({host}:{port})/"),
+                "username": sr_admin,
+                "password": "not-the-password",
+            })),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 400, "{:?}", a.body);
+    assert!(
+        !a.raw.windows(16).any(|w| w == b"not-the-password"),
+        "no password echoed"
+    );
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/config/my",
+            Some(json!({
+                "plugin_name": "mysql-database-plugin",
+                "connection_url": format!("{{{{username}}}}:{{{{password}}}}@tcp({host}:{port})/"),
+                "username": sr_admin,
+                "password": "first-admin-pw",
+                "allowed_roles": ["app", "static-app"],
+            })),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let a = s.call("GET", "/v1/database/config/my", None, t).await;
+    assert_eq!(a.status, 200);
+    assert!(a.body["data"].get("password").is_none());
+    assert_eq!(
+        a.body["data"]["connection_details"]["username"],
+        json!(sr_admin)
+    );
+
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/roles/app",
+            Some(json!({
+                "db_name": "my",
+                "creation_statements": "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';GRANT SELECT ON *.* TO '{{name}}'@'%';",
+                "default_ttl": 3600,
+            })),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let (lease, user, password, _) = creds(&s, &root, "app").await;
+    assert!(
+        user.len() <= 32 && user.starts_with("v-root-app-"),
+        "{user}"
+    );
+    assert!(mysql_login(&opts, &user, &password).await, "creds log in");
+    assert!(!mysql_login(&opts, &user, "wrong-password").await);
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/revoke",
+            Some(json!({"lease_id": lease})),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    assert!(!mysql_user_exists(&mut admin, &user).await, "user dropped");
+    assert!(!mysql_login(&opts, &user, &password).await);
+
+    // A role not in allowed_roles → 500; an unknown role → 400.
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/roles/other",
+            Some(json!({"db_name": "my", "creation_statements": "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'"})),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    let a = s.call("GET", "/v1/database/creds/other", None, t).await;
+    assert_eq!(a.status, 500, "{:?}", a.body);
+    let a = s.call("GET", "/v1/database/creds/nonexist", None, t).await;
+    assert_eq!(a.status, 400, "{:?}", a.body);
+
+    // Static role: rotated on creation (the initial password stops working), then on
+    // demand; old passwords fail, the current one works.
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/static-roles/static-app",
+            Some(json!({"db_name": "my", "username": static_user, "rotation_period": "1h"})),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    assert!(!mysql_login(&opts, &static_user, "initial-static-pw").await);
+    let a = s
+        .call("GET", "/v1/database/static-creds/static-app", None, t)
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["lease_id"], json!(""));
+    let first = a.body["data"]["password"].as_str().unwrap().to_string();
+    assert_eq!(a.body["data"]["rotation_period"], json!(3600));
+    assert!(a.body["data"]["ttl"].as_u64().unwrap() > 3500);
+    assert!(a.body["data"]["last_vault_rotation"].is_string());
+    assert!(mysql_login(&opts, &static_user, &first).await);
+    let a = s
+        .call("POST", "/v1/database/rotate-role/static-app", None, t)
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let a = s
+        .call("GET", "/v1/database/static-creds/static-app", None, t)
+        .await;
+    let second = a.body["data"]["password"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    assert!(
+        !mysql_login(&opts, &static_user, &first).await,
+        "old password fails"
+    );
+    assert!(
+        mysql_login(&opts, &static_user, &second).await,
+        "new password works"
+    );
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/static-roles/too-fast",
+            Some(json!({"db_name": "my", "username": static_user, "rotation_period": 2})),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert!(a.errors()[0].contains("rotation_period must be 5 seconds or more"));
+
+    // Scheduled rotation: a 5 s period rotates by itself.
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/static-roles/static-app",
+            Some(json!({"db_name": "my", "username": static_user, "rotation_period": 5})),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let a = s
+        .call("GET", "/v1/database/static-creds/static-app", None, t)
+        .await;
+    let before = a.body["data"]["password"].as_str().unwrap().to_string();
+    wait_until(
+        "the schedule rotated the password",
+        Duration::from_secs(20),
+        || async {
+            let a = s
+                .call("GET", "/v1/database/static-creds/static-app", None, t)
+                .await;
+            a.body["data"]["password"].as_str() != Some(before.as_str())
+        },
+    )
+    .await;
+    let a = s
+        .call("GET", "/v1/database/static-creds/static-app", None, t)
+        .await;
+    let current = a.body["data"]["password"].as_str().unwrap().to_string();
+    assert!(mysql_login(&opts, &static_user, &current).await);
+
+    // rotate-root: the admin password Strongroom was given stops working, creds are still
+    // issued.
+    let a = s.call("POST", "/v1/database/rotate-root/my", None, t).await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    assert!(!mysql_login(&opts, &sr_admin, "first-admin-pw").await);
+    let (lease, user, password, _) = creds(&s, &root, "app").await;
+    assert!(mysql_login(&opts, &user, &password).await);
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/revoke",
+            Some(json!({"lease_id": lease})),
+            t,
+        )
+        .await;
+    assert_eq!(a.status, 204);
+
+    // Deleting the static role leaves the user; clean up.
+    let a = s
+        .call("DELETE", "/v1/database/static-roles/static-app", None, t)
+        .await;
+    assert_eq!(a.status, 204);
+    assert!(mysql_user_exists(&mut admin, &static_user).await);
+    admin
+        .query_drop(format!(
+            "DROP USER IF EXISTS '{static_user}'@'%'; DROP USER IF EXISTS '{sr_admin}'@'%';"
+        ))
+        .await
+        .unwrap();
+}
