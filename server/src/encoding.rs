@@ -1,10 +1,41 @@
-//! Small encoders and string checks shared across the server.
+//! Small encoders, string checks and random identifiers shared across the server.
 //!
 //! `hex::encode` builds its string one `char` at a time; token hashes and kv v2 version
 //! keys are hex-encoded on every request, so they go through a table instead; paths and
 //! storage keys are checked for control characters on bytes, not decoded chars.
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// The operating system's random number generator failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the system random number generator failed")]
+pub struct RngError;
+
+/// `len` characters uniform over `[0-9A-Za-z]` from the OS RNG (token ids, accessors,
+/// lease ids, generated usernames).
+pub fn random_base62(len: usize) -> Result<String, RngError> {
+    // Rejection sampling: bytes >= 248 (= 4 * 62) are discarded, so every symbol is uniform.
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buf).map_err(|_| RngError)?;
+        for b in buf {
+            if b < 248 && out.len() < len {
+                out.push(char::from(BASE62[usize::from(b % 62)]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// RFC 3339 in UTC with Go's trimmed nanoseconds, as Vault prints times
+/// (`2026-11-22T14:17:48.627649221Z`).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
 
 /// Lower-case hex of `bytes`.
 pub fn hex_lower(bytes: &[u8]) -> String {

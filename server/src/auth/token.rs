@@ -31,7 +31,6 @@ const PARENT_PREFIX: &str = "sys/token/parent/";
 const EXPIRY_PREFIX: &str = "sys/token/expiry/";
 /// Deepest parent chain followed when checking a token's ancestors.
 const MAX_DEPTH: usize = 256;
-const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Failures of the token store.
 #[derive(Debug, thiserror::Error)]
@@ -256,18 +255,7 @@ impl std::fmt::Debug for TokenStore {
 }
 
 fn random_base62(len: usize) -> Result<String, TokenError> {
-    // Rejection sampling: bytes >= 248 (= 4 * 62) are discarded, so every symbol is uniform.
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
-    while out.len() < len {
-        getrandom::fill(&mut buf).map_err(|_| TokenError::Rng)?;
-        for b in buf {
-            if b < 248 && out.len() < len {
-                out.push(char::from(BASE62[usize::from(b % 62)]));
-            }
-        }
-    }
-    Ok(out)
+    crate::encoding::random_base62(len).map_err(|_| TokenError::Rng)
 }
 
 impl TokenStore {

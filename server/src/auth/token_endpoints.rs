@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 use strongroom_client::api::{AuthInfo, TokenLookup};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::core::duration::{go_duration, opt_duration};
+use crate::core::duration::{human_duration, opt_duration};
 use crate::core::fields::{opt_bool, opt_string, opt_string_list, opt_string_map, opt_u64};
 use crate::core::request::{unknown_field_warning, LogicalRequest, LogicalResponse, Operation};
 use crate::core::{Caller, CoreError, Unsealed};
+use crate::encoding::rfc3339;
 use crate::mount::SYSTEM_DEFAULT_TTL;
 use crate::policy::store::PolicyStore;
 use crate::policy::Authorized;
@@ -268,10 +268,6 @@ async fn by_accessor(
         .resolve_accessor(&accessor)
         .await?
         .ok_or_else(|| CoreError::Invalid("invalid accessor".to_string()))
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 fn nanos(n: i128) -> OffsetDateTime {
@@ -585,8 +581,8 @@ async fn renew(
     if renewal.capped {
         warnings.push(format!(
             "TTL of {:?} exceeded the effective max_ttl of {:?}; TTL value is capped accordingly",
-            go_duration(increment),
-            go_duration(ttl)
+            human_duration(increment),
+            human_duration(ttl)
         ));
     }
     let response = LogicalResponse {

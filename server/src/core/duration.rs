@@ -83,6 +83,19 @@ pub fn go_duration(secs: u64) -> String {
     }
 }
 
+/// A duration as Vault prints it in TTL warnings: Go's form without zero units
+/// (`768h`, `1h5s`, `15m`, `23h59m53s`, `0s`).
+pub fn human_duration(secs: u64) -> String {
+    let mut s = go_duration(secs);
+    if s.ends_with("m0s") {
+        s.truncate(s.len() - 2);
+    }
+    if let Some(i) = s.find("h0m") {
+        s.replace_range(i + 1..i + 3, "");
+    }
+    s
+}
+
 /// A duration field: a JSON number of seconds or a duration string; `None` when absent,
 /// null or the empty string (the Go CLI sends `""` for flags it was not given).
 pub fn opt_duration(

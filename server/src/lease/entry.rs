@@ -13,8 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 use super::LeaseError;
 
@@ -122,9 +121,7 @@ impl LeaseEntry {
 
 /// RFC 3339 in UTC with Go's trimmed nanoseconds (`2026-11-22T14:17:48.627649221Z`).
 pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.to_offset(UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    crate::encoding::rfc3339(t)
 }
 
 fn round_to_second(t: OffsetDateTime) -> OffsetDateTime {

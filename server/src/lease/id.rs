@@ -22,7 +22,6 @@ pub const SUFFIX_LEN: usize = 24;
 pub const MAX_ID_LEN: usize = 1024;
 /// Longest owner token hash accepted, in bytes.
 const MAX_TOKEN_HASH_LEN: usize = 256;
-const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// A well-formed lease id (see the module documentation).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,18 +92,7 @@ pub fn valid_prefix(prefix: &str) -> bool {
 
 /// `len` uniform base62 characters from the OS RNG.
 fn random_base62(len: usize) -> Result<String, LeaseError> {
-    // Rejection sampling: bytes >= 248 (= 4 * 62) are discarded, so every symbol is uniform.
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 48];
-    while out.len() < len {
-        getrandom::fill(&mut buf).map_err(|_| LeaseError::Rng)?;
-        for b in buf {
-            if b < 248 && out.len() < len {
-                out.push(char::from(BASE62[usize::from(b % 62)]));
-            }
-        }
-    }
-    Ok(out)
+    crate::encoding::random_base62(len).map_err(|_| LeaseError::Rng)
 }
 
 #[cfg(test)]

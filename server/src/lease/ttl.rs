@@ -23,7 +23,7 @@
 use time::OffsetDateTime;
 
 use super::LeaseError;
-use crate::core::duration::go_duration;
+use crate::core::duration::human_duration;
 
 /// Everything the TTL of a lease depends on. Seconds; 0 = not set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,19 +94,6 @@ pub fn calculate(input: &TtlInput) -> Result<TtlOutcome, LeaseError> {
         ttl: wanted,
         warning: None,
     })
-}
-
-/// A duration as Vault prints it in TTL warnings: Go's form without zero units
-/// (`768h`, `1h5s`, `15m`, `23h59m53s`, `0s`).
-pub fn human_duration(secs: u64) -> String {
-    let mut s = go_duration(secs);
-    if s.ends_with("m0s") {
-        s.truncate(s.len() - 2);
-    }
-    if let Some(i) = s.find("h0m") {
-        s.replace_range(i + 1..i + 3, "");
-    }
-    s
 }
 
 #[cfg(test)]

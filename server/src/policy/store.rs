@@ -14,7 +14,6 @@ use std::sync::{Arc, RwLock};
 
 use arc_swap::ArcSwap;
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::acl::Acl;
@@ -134,9 +133,7 @@ impl std::fmt::Debug for PolicyStore {
 }
 
 fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    crate::encoding::rfc3339(OffsetDateTime::now_utc())
 }
 
 /// Loads one stored policy. A record this version cannot parse (written by another
