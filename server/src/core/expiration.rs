@@ -180,31 +180,15 @@ impl Core {
         }
     }
 
-    /// Schedules every lease of the given (revoked) tokens for revocation now.
+    /// Hands the leases of revoked tokens to the expiration pass: one marker per token
+    /// that owns any (the pass schedules them, concurrently), so revoking a token with
+    /// thousands of leases stays a quick request.
     pub(super) async fn expire_token_leases(
         &self,
         unsealed: &Unsealed,
         tokens: &[String],
     ) -> Result<(), CoreError> {
-        let mut any = false;
-        for token in tokens {
-            let mut after = String::new();
-            loop {
-                let ids = unsealed
-                    .leases
-                    .by_token_after(token, &after, PASS_LIMIT)
-                    .await?;
-                let Some(last) = ids.last() else {
-                    break;
-                };
-                after = last.clone();
-                for id in &ids {
-                    unsealed.leases.schedule_now(id).await?;
-                    any = true;
-                }
-            }
-        }
-        if any {
+        if unsealed.leases.mark_tokens_revoked(tokens).await? > 0 {
             unsealed.expiration.wake();
         }
         Ok(())
@@ -335,6 +319,7 @@ impl Core {
         let Ok(unsealed) = self.unsealed() else {
             return Ok(false);
         };
+        let more_tokens = schedule_revoked_tokens(&unsealed).await?;
         let now = OffsetDateTime::now_utc();
         let due = unsealed.leases.due(now, PASS_LIMIT).await?;
         let seen = due.len();
@@ -355,7 +340,8 @@ impl Core {
             })
             .await;
         // Anything not dealt with is still due: the next pass waits, never a hot loop.
-        Ok(seen == PASS_LIMIT && handled.load(Ordering::Relaxed) == PASS_LIMIT as u64)
+        Ok(more_tokens
+            || (seen == PASS_LIMIT && handled.load(Ordering::Relaxed) == PASS_LIMIT as u64))
     }
 
     /// The static-rotation pass over every database mount. Returns the roles rotated.
@@ -379,6 +365,38 @@ impl Core {
         }
         Ok(rotated)
     }
+}
+
+/// Schedules (due now) up to [`PASS_LIMIT`] leases of revoked tokens, concurrently, and
+/// forgets the tokens that have none left. `true` when a full page was scheduled (more
+/// may be waiting).
+async fn schedule_revoked_tokens(unsealed: &Unsealed) -> Result<bool, CoreError> {
+    let mut budget = PASS_LIMIT;
+    for token in unsealed.leases.revoked_tokens(WORKERS).await? {
+        let ids = unsealed.leases.by_token_after(&token, "", budget).await?;
+        if ids.is_empty() {
+            unsealed.leases.clear_revoked_token(&token).await?;
+            continue;
+        }
+        budget -= ids.len();
+        let failed = AtomicU64::new(0);
+        futures_util::stream::iter(ids)
+            .for_each_concurrent(WORKERS, |id| {
+                let failed = &failed;
+                async move {
+                    if let Err(e) = unsealed.leases.schedule_now(&id).await {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(lease_id = %id, error = %e, "scheduling a revoked token's lease failed");
+                    }
+                }
+            })
+            .await;
+        if failed.load(Ordering::Relaxed) > 0 || budget == 0 {
+            // A failure waits for the next pass (no hot loop); a full page goes on at once.
+            return Ok(budget == 0 && failed.load(Ordering::Relaxed) == 0);
+        }
+    }
+    Ok(false)
 }
 
 /// One due lease: revoke it, or defer it while its target backs off, or record the

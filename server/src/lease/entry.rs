@@ -355,7 +355,7 @@ mod tests {
         e.revocation.irrevocable = true;
         assert_eq!(e.to_lookup_wire(now)["irrevocable"], true);
         // Times in another offset are rendered in UTC.
-        let offset = UtcOffset::from_hms(2, 0, 0).unwrap();
+        let offset = time::UtcOffset::from_hms(2, 0, 0).unwrap();
         assert_eq!(
             rfc3339(datetime!(2026-11-22 15:00 UTC).to_offset(offset)),
             "2026-11-22T15:00:00Z"

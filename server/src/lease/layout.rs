@@ -28,6 +28,8 @@ pub const DUE_PREFIX: &str = "sys/expire/due/";
 pub const TOKEN_PREFIX: &str = "sys/expire/token/";
 /// Leases whose revocation was given up.
 pub const IRREVOCABLE_PREFIX: &str = "sys/expire/irrevocable/";
+/// Revoked tokens whose leases are still to be scheduled for revocation.
+pub const REVOKED_TOKEN_PREFIX: &str = "sys/expire/revoked-token/";
 
 /// The entry key of `id`.
 pub fn id_key(id: &LeaseId) -> String {

@@ -29,7 +29,7 @@ use super::entry::{LeaseEntry, NewLease, RevocationState, Slot};
 use super::id::{valid_folder, valid_prefix, valid_token_hash, LeaseId};
 use super::layout::{
     due_key, due_second, id_key, irrevocable_key, parse_due_key, second_to_time, token_folder,
-    token_key, DUE_PREFIX, ID_PREFIX, IRREVOCABLE_PREFIX,
+    token_key, DUE_PREFIX, ID_PREFIX, IRREVOCABLE_PREFIX, REVOKED_TOKEN_PREFIX,
 };
 use super::LeaseError;
 use crate::barrier::{Barrier, BarrierOp};
@@ -288,6 +288,43 @@ impl LeaseStore {
         };
         let keys = self.barrier.scan(&folder, &after, limit).await?;
         Ok(strip_all(keys, &folder))
+    }
+
+    /// Records that these tokens were revoked, for those of them that own leases (one
+    /// read each, one batch for all): the expiration pass then schedules their leases,
+    /// so revoking a token that owns many leases costs its request O(1) writes. Returns
+    /// how many were marked.
+    pub async fn mark_tokens_revoked(&self, token_hashes: &[String]) -> Result<usize, LeaseError> {
+        let mut ops = Vec::new();
+        for hash in token_hashes {
+            if !self.by_token_after(hash, "", 1).await?.is_empty() {
+                ops.push(BarrierOp::put(
+                    format!("{REVOKED_TOKEN_PREFIX}{hash}"),
+                    Vec::new(),
+                ));
+            }
+        }
+        let marked = ops.len();
+        if marked > 0 {
+            self.barrier.write_batch(ops).await?;
+        }
+        Ok(marked)
+    }
+
+    /// Revoked tokens whose leases are still to be scheduled, at most `limit`.
+    pub async fn revoked_tokens(&self, limit: usize) -> Result<Vec<String>, LeaseError> {
+        let keys = self.barrier.scan(REVOKED_TOKEN_PREFIX, "", limit).await?;
+        Ok(strip_all(keys, REVOKED_TOKEN_PREFIX))
+    }
+
+    /// Forgets a revoked token once none of its leases is left unscheduled.
+    pub async fn clear_revoked_token(&self, token_hash: &str) -> Result<(), LeaseError> {
+        if valid_token_hash(token_hash) {
+            self.barrier
+                .delete(&format!("{REVOKED_TOKEN_PREFIX}{token_hash}"))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Ids whose due time is at or before `now` (second precision), earliest first, at
@@ -755,6 +792,62 @@ mod tests {
         // Deleting removes it from the token index too.
         assert!(store.delete(&b.id).await.unwrap());
         assert!(store.by_token("tok-b", 10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn revoked_token_markers() {
+        let (store, raw) = store().await;
+        let id = store
+            .create_at(lease("db/creds/r", 60, Some("tok-a")), T0)
+            .await
+            .unwrap()
+            .id;
+        let tokens = ["tok-a".to_string(), "tok-none".to_string()];
+        // Only tokens that own leases are marked.
+        assert_eq!(store.mark_tokens_revoked(&tokens).await.unwrap(), 1);
+        assert_eq!(store.revoked_tokens(10).await.unwrap(), ["tok-a"]);
+        store.schedule_now(&id).await.unwrap();
+        assert!(store.by_token("tok-a", 10).await.unwrap().is_empty());
+        store.clear_revoked_token("tok-a").await.unwrap();
+        assert!(store.revoked_tokens(10).await.unwrap().is_empty());
+        assert!(!raw
+            .keys()
+            .iter()
+            .any(|k| k.starts_with(REVOKED_TOKEN_PREFIX)));
+        assert_eq!(store.mark_tokens_revoked(&tokens).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn stray_due_keys_are_forgotten() {
+        let (store, raw) = store().await;
+        let lease_id = LeaseId::parse("db/creds/r/stray").unwrap();
+        // An index key without its entry (as a lost write would leave it).
+        store
+            .barrier
+            .put(&due_key(T0.unix_timestamp(), &lease_id), &[])
+            .await
+            .unwrap();
+        assert_eq!(store.due(T0, 10).await.unwrap(), ["db/creds/r/stray"]);
+        assert!(store
+            .forget_stray_due("db/creds/r/stray", T0)
+            .await
+            .unwrap());
+        assert!(store.due(T0, 10).await.unwrap().is_empty());
+        assert!(keys_of(&raw, "db/creds/r/stray").is_empty());
+        // A live lease is never a stray.
+        let live = store
+            .create_at(lease("db/creds/r", 1, None), T0)
+            .await
+            .unwrap()
+            .id;
+        assert!(!store
+            .forget_stray_due(&live, T0 + Duration::seconds(5))
+            .await
+            .unwrap());
+        assert_eq!(
+            store.due(T0 + Duration::seconds(5), 10).await.unwrap(),
+            [live]
+        );
     }
 
     #[tokio::test]
