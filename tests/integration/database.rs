@@ -199,7 +199,10 @@ async fn postgres_creds_log_in_and_revoke_ends_sessions() {
     assert_eq!(ttl, 3600);
     assert_eq!(password.len(), 20);
     // The display name of the root token that asked is `root`.
-    assert!(user.starts_with(&format!("v-root-{}", &role[..8])), "{user}");
+    assert!(
+        user.starts_with(&format!("v-root-{}", &role[..8])),
+        "{user}"
+    );
     assert!(pg_role_exists(&admin, &user).await);
     let session = pg_login(&cfg, &user, &password)
         .await
