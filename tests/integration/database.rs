@@ -905,3 +905,87 @@ async fn mysql_creds_static_rotation_and_root_rotation() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_does_not_hold_up_another() {
+    let Some(cfg) = postgres_url() else { return };
+    let (host, port) = pg_addr(&cfg);
+    let (s, root) = pg_server(&cfg, &host, port).await;
+    let admin = pg_admin(&cfg).await;
+    // A "database" that accepts connections and never answers.
+    let hole = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_port = hole.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = hole.accept().await {
+            held.push(conn);
+        }
+    });
+    let a = s
+        .call(
+            "POST",
+            "/v1/database/config/hole",
+            Some(json!({
+                "plugin_name": "postgresql-database-plugin",
+                "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{hole_port}/postgres?sslmode=disable"),
+                "username": "postgres",
+                "password": "x",
+                "allowed_roles": "*",
+                "verify_connection": false,
+            })),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let stuck_role = format!("hole{}", suffix());
+    let a = s
+        .call(
+            "POST",
+            &format!("/v1/database/roles/{stuck_role}"),
+            Some(json!({"db_name": "hole", "creation_statements": "CREATE ROLE \"{{name}}\""})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    let good_role = format!("ok{}", suffix());
+    pg_role(&s, &root, &good_role, "1h", "2h").await;
+
+    // Several requests stuck on the silent database at once...
+    let stuck: Vec<_> = (0..4)
+        .map(|_| {
+            let req = s
+                .http()
+                .get(format!("{}/v1/database/creds/{stuck_role}", s.url()))
+                .header("X-Vault-Token", &root);
+            tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...while the other connection serves at once.
+    let start = Instant::now();
+    let (lease, user, _, _) = creds(&s, &root, &good_role).await;
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "the reachable database waited {:?}",
+        start.elapsed()
+    );
+    assert!(pg_role_exists(&admin, &user).await);
+    // The stuck ones fail by themselves (driver timeouts), with a 5xx, not a hang.
+    for task in stuck {
+        let status = tokio::time::timeout(Duration::from_secs(60), task)
+            .await
+            .expect("bounded by the driver's timeouts")
+            .unwrap()
+            .unwrap();
+        assert!(status >= 500, "{status}");
+    }
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/revoke",
+            Some(json!({"lease_id": lease})),
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+}
