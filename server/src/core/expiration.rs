@@ -194,20 +194,35 @@ impl Core {
         Ok(())
     }
 
-    /// Revokes one lease. Unknown ids are not an error (Vault answers 204).
+    /// Revokes one lease. Unknown ids are not an error (Vault answers 204). A failed
+    /// revocation is a 400 in OpenBao's words (`failed to revoke entry: …`).
     pub async fn revoke_lease(
         &self,
         unsealed: &Unsealed,
         id: &str,
         mode: RevokeMode,
     ) -> Result<(), CoreError> {
+        match self.try_revoke_lease(unsealed, id, mode).await? {
+            None => Ok(()),
+            Some(failure) => Err(CoreError::Invalid(failure)),
+        }
+    }
+
+    /// [`Self::revoke_lease`], with the engine's failure (already worded for the client)
+    /// as `Some` and only the lease store's own failures as errors.
+    async fn try_revoke_lease(
+        &self,
+        unsealed: &Unsealed,
+        id: &str,
+        mode: RevokeMode,
+    ) -> Result<Option<String>, CoreError> {
         let Some(lease) = unsealed.leases.get(id).await? else {
-            return Ok(());
+            return Ok(None);
         };
         if mode == RevokeMode::Async {
             unsealed.leases.schedule_now(id).await?;
             unsealed.expiration.wake();
-            return Ok(());
+            return Ok(None);
         }
         match revoke_in_engine(unsealed, &lease).await {
             Ok(()) => {
@@ -216,25 +231,23 @@ impl Core {
                     .expiration
                     .revoked_total
                     .fetch_add(1, Ordering::Relaxed);
-                Ok(())
+                Ok(None)
             }
             Err(e) if mode == RevokeMode::Force => {
                 tracing::warn!(lease_id = id, error = %e, "revoke-force: deleting a lease whose revocation failed");
                 unsealed.leases.delete(id).await?;
-                Ok(())
+                Ok(None)
             }
             Err(e) => {
                 tracing::warn!(lease_id = id, error = %e, "lease revocation failed");
-                Err(CoreError::Invalid(format!(
-                    "failed to revoke lease: lease_id: {id}: {}",
-                    public(&e)
-                )))
+                Ok(Some(format!("{}{}", failed_entry("revoke"), public(&e))))
             }
         }
     }
 
     /// Revokes every lease whose id starts with `prefix` (a folder: `/` is appended), and
-    /// every token created under it. Returns how many leases were revoked.
+    /// every token created under it. Returns how many leases were revoked. The first
+    /// failure stops it, as OpenBao words it: `failed to revoke "<id>" (<n> / <total>): …`.
     pub async fn revoke_lease_prefix(
         &self,
         unsealed: &Unsealed,
@@ -244,6 +257,8 @@ impl Core {
         let folder = format!("{}/", prefix.trim_end_matches('/'));
         let tokens = unsealed.tokens.revoke_by_path_prefix(&folder).await?;
         self.after_token_revocation(unsealed, &tokens).await?;
+        // The total for the message; a page at a time, so no list of ids is held.
+        let total = count_with_prefix(unsealed, &folder).await?;
         let mut count = 0;
         let mut after = String::new();
         loop {
@@ -256,7 +271,13 @@ impl Core {
             };
             after = last.clone();
             for id in &ids {
-                self.revoke_lease(unsealed, id, mode).await?;
+                if let Some(failure) = self.try_revoke_lease(unsealed, id, mode).await? {
+                    return Err(CoreError::Invalid(format!(
+                        "failed to revoke {id:?} ({} / {}): {failure}",
+                        count + 1,
+                        total.max(count + 1)
+                    )));
+                }
                 count += 1;
             }
         }
@@ -277,7 +298,11 @@ impl Core {
             .await?
             .ok_or_else(|| CoreError::Invalid("lease not found".into()))?;
         let now = OffsetDateTime::now_utc();
-        if lease.revocation.irrevocable || lease.expire_time <= now {
+        // Vault's words for each case.
+        if lease.revocation.irrevocable {
+            return Err(CoreError::Invalid("lease is expired".into()));
+        }
+        if lease.expire_time <= now {
             return Err(CoreError::Invalid("lease expired".into()));
         }
         if !lease.renewable {
@@ -288,7 +313,9 @@ impl Core {
         let ctx = mount_ctx(unsealed, &mount)?;
         let (backend_ttl, backend_max) = match mount.mount_type {
             MountType::Database => {
-                let ttls = engines::database::role_ttls(&ctx, &lease.internal).await?;
+                let ttls = engines::database::role_ttls(&ctx, &lease.internal)
+                    .await
+                    .map_err(renew_failure)?;
                 (ttls.default_ttl, ttls.max_ttl)
             }
             _ => return Err(CoreError::Invalid("lease is not renewable".into())),
@@ -303,7 +330,9 @@ impl Core {
             now,
         })?;
         let expiration = now + Duration::from_secs(outcome.ttl);
-        engines::database::renew(&ctx, &unsealed.databases, &lease.internal, expiration).await?;
+        engines::database::renew(&ctx, &unsealed.databases, &lease.internal, expiration)
+            .await
+            .map_err(renew_failure)?;
         let renewed = unsealed
             .leases
             .renewed(id, expiration, now)
@@ -491,9 +520,66 @@ fn public(e: &CoreError) -> String {
     e.public_messages().join("; ")
 }
 
+/// How OpenBao introduces a backend's failure to revoke or renew a lease (the Go
+/// rendering of its nil response included, since clients see exactly this).
+fn failed_entry(what: &str) -> String {
+    format!("failed to {what} entry: resp: (*logical.Response)(nil) err: ")
+}
+
+/// An engine's failure to renew, as the 400 OpenBao answers; storage failures keep
+/// their own kind.
+fn renew_failure(e: engines::EngineError) -> CoreError {
+    match e {
+        engines::EngineError::Barrier(b) => CoreError::Barrier(b),
+        e => CoreError::Invalid(format!(
+            "{}{}",
+            failed_entry("renew"),
+            e.public_messages().join("; ")
+        )),
+    }
+}
+
+/// How many leases have ids under `folder`.
+async fn count_with_prefix(unsealed: &Unsealed, folder: &str) -> Result<usize, CoreError> {
+    let mut total = 0;
+    let mut after = String::new();
+    loop {
+        let ids = unsealed
+            .leases
+            .ids_with_prefix(folder, &after, PASS_LIMIT)
+            .await?;
+        let Some(last) = ids.last() else {
+            return Ok(total);
+        };
+        total += ids.len();
+        after = last.clone();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_in_openbao_words() {
+        assert_eq!(
+            failed_entry("revoke"),
+            "failed to revoke entry: resp: (*logical.Response)(nil) err: "
+        );
+        let e = renew_failure(engines::EngineError::Invalid(
+            "error during renew: could not find role with name \"r\"".into(),
+        ));
+        assert_eq!(e.kind(), crate::error::ErrorKind::Invalid);
+        assert_eq!(
+            e.to_string(),
+            "failed to renew entry: resp: (*logical.Response)(nil) err: error during renew: \
+             could not find role with name \"r\""
+        );
+        let e = renew_failure(engines::EngineError::Barrier(
+            crate::barrier::BarrierError::Sealed,
+        ));
+        assert!(matches!(e, CoreError::Barrier(_)));
+    }
 
     #[test]
     fn retry_delay_doubles_and_is_capped() {

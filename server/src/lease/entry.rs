@@ -92,15 +92,18 @@ impl LeaseEntry {
     }
 
     /// The data of `sys/leases/lookup` (wire reference §2.12); the revocation fields only
-    /// when revocation has failed or been given up.
+    /// when revocation has failed or been given up. `renewable` is whether a renewal
+    /// could succeed now, as Vault reports it: false once expired (a revocation is
+    /// pending) or irrevocable.
     pub fn to_lookup_wire(&self, now: OffsetDateTime) -> Value {
+        let renewable = self.renewable && !self.revocation.irrevocable && !self.is_expired(now);
         let mut data = json!({
             "id": self.id,
             "issue_time": rfc3339(self.issue_time),
             "expire_time": rfc3339(self.expire_time),
             "last_renewal": self.last_renewal.map(rfc3339),
             "path": self.path,
-            "renewable": self.renewable,
+            "renewable": renewable,
             "ttl": self.ttl(now),
         });
         let failing = self.revocation.irrevocable || self.revocation.attempts > 0;
@@ -335,6 +338,11 @@ mod tests {
         assert_eq!(e.ttl(e.expire_time + time::Duration::HOUR), 0);
         assert!(!e.is_expired(now));
         assert!(e.is_expired(e.expire_time));
+        // Expired (revocation pending) or irrevocable: no longer renewable, as in Vault.
+        assert_eq!(e.to_lookup_wire(e.expire_time)["renewable"], false);
+        let mut gone = sample();
+        gone.revocation.irrevocable = true;
+        assert_eq!(gone.to_lookup_wire(now)["renewable"], false);
     }
 
     #[test]

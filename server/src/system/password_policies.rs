@@ -37,7 +37,7 @@ pub async fn write(
 ) -> Result<LogicalResponse, CoreError> {
     let text = opt_string(data, "policy")?.unwrap_or_default();
     if text.trim().is_empty() {
-        return Err(CoreError::Invalid("missing policy".to_string()));
+        return Err(CoreError::Invalid(multierror("missing policy")));
     }
     store.put(name, &text).await.map_err(core_error)?;
     let mut resp = LogicalResponse::empty();
@@ -78,7 +78,8 @@ pub async fn generate(
 }
 
 /// The store's failures as the core reports them: the client's mistakes are 400s with
-/// their message; storage keeps its own kind; the rest are internal (cause logged).
+/// their message (a policy that does not parse or validate in OpenBao's words);
+/// storage keeps its own kind; the rest are internal (cause logged).
 fn core_error(e: PasswordError) -> CoreError {
     match e {
         PasswordError::Barrier(e) => CoreError::Barrier(e),
@@ -87,8 +88,40 @@ fn core_error(e: PasswordError) -> CoreError {
             tracing::error!(policy = %name, "stored password policy is corrupt");
             CoreError::Barrier(BarrierError::Malformed("password policy entry"))
         }
+        PasswordError::Syntax(message) => CoreError::Invalid(multierror(&format!(
+            "invalid password policy: unable to decode: {message}"
+        ))),
+        PasswordError::Invalid(message) => CoreError::Invalid(invalid_policy(&message)),
         other => CoreError::Invalid(other.to_string()),
     }
+}
+
+/// Go's `multierror` rendering of one error, which OpenBao's `sys/policies/password`
+/// answers with.
+fn multierror(message: &str) -> String {
+    format!("1 error occurred:\n\t* {message}\n\n")
+}
+
+/// A policy that parsed but is not valid, as OpenBao words it: the length check stands
+/// alone; the other checks are nested under `invalid password policy`. Our validator's
+/// messages for the checks OpenBao also makes are reworded to OpenBao's.
+fn invalid_policy(message: &str) -> String {
+    if message.starts_with("length must be between") {
+        return multierror("passwords must be between 4 and 100 characters");
+    }
+    let inner = if message == "at least one charset rule is required"
+        || message == "a charset must not be empty"
+    {
+        "no charset specified".to_string()
+    } else if let Some((sum, length)) = message
+        .strip_prefix("the min-chars of the rules add up to ")
+        .and_then(|rest| rest.split_once(", more than the length "))
+    {
+        format!("specified rules require at least {sum} characters but {length} is specified")
+    } else {
+        message.to_string()
+    };
+    multierror(&format!("invalid password policy: {}", multierror(&inner)))
 }
 
 #[cfg(test)]
@@ -155,12 +188,46 @@ mod tests {
         let store = PasswordPolicyStore::new(barrier);
         let err = write(&store, "p", &Map::new()).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Invalid);
-        assert_eq!(err.to_string(), "missing policy");
-        let err = write(&store, "p", &body(json!({ "policy": "length = 2" })))
+        assert_eq!(err.to_string(), "1 error occurred:\n\t* missing policy\n\n");
+        // OpenBao's words (observed against 2.7.2).
+        let cases = [
+            (
+                "length = 2\nrule \"charset\" { charset = \"abc\" }",
+                "1 error occurred:\n\t* passwords must be between 4 and 100 characters\n\n",
+            ),
+            (
+                "length = 200\nrule \"charset\" { charset = \"abc\" }",
+                "1 error occurred:\n\t* passwords must be between 4 and 100 characters\n\n",
+            ),
+            (
+                "length = 10",
+                "1 error occurred:\n\t* invalid password policy: 1 error occurred:\n\t* no charset specified\n\n\n\n",
+            ),
+            (
+                "length = 10\nrule \"charset\" { charset = \"\" }",
+                "1 error occurred:\n\t* invalid password policy: 1 error occurred:\n\t* no charset specified\n\n\n\n",
+            ),
+            (
+                "length = 4\nrule \"charset\" {\n charset = \"abc\"\n min-chars = 5\n}",
+                "1 error occurred:\n\t* invalid password policy: 1 error occurred:\n\t* specified rules require at least 5 characters but 4 is specified\n\n\n\n",
+            ),
+        ];
+        for (policy, message) in cases {
+            let err = write(&store, "p", &body(json!({ "policy": policy })))
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Invalid);
+            assert_eq!(err.to_string(), message, "{policy}");
+        }
+        let err = write(&store, "p", &body(json!({ "policy": "not hcl {{{" })))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Invalid);
-        assert!(err.to_string().contains("length"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("1 error occurred:\n\t* invalid password policy: unable to decode: "),
+            "{err}"
+        );
         let err = write(&store, "a b", &body(json!({ "policy": POLICY })))
             .await
             .unwrap_err();

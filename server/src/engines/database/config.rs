@@ -19,12 +19,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::connections::Connections;
-use super::driver::{ConnectionSettings, Plugin, Vars};
+use super::driver::{ConnectionSettings, DriverError, Plugin, Vars};
 use super::secret::StoredSecret;
 use super::username::UsernameTemplate;
 use super::{
-    driver_failure, field, generate_password, list_keys, load_json, lock, mount_id, new_generation,
-    store_json, store_json_retrying, validate_name,
+    driver_failure, external, field, generate_password, list_keys, load_json, lock, mount_id,
+    multierror, new_generation, query_failure, store_json, store_json_retrying, validate_name,
 };
 use crate::core::duration::opt_duration;
 use crate::core::fields::{opt_bool, opt_string, opt_string_list, opt_u32, require_empty};
@@ -289,6 +289,20 @@ fn creating(message: impl std::fmt::Display) -> EngineError {
     EngineError::Invalid(format!("error creating database object: {message}"))
 }
 
+/// OpenBao's refusal of an unknown `plugin_name`: its catalog lookup fails twice (with
+/// and without a version) and reports both in one multierror.
+fn unknown_plugin(error: DriverError) -> EngineError {
+    match error {
+        DriverError::UnknownPlugin(name) => {
+            let line = format!("plugin not found in the catalog: {name}");
+            creating(format!(
+                "invalid database version: 2 errors occurred:\n\t* {line}\n\t* {line}\n\n"
+            ))
+        }
+        other => creating(other),
+    }
+}
+
 /// `POST config/:name`: create, or merge into the stored config.
 pub(super) async fn write(
     req: &EngineRequest<'_>,
@@ -324,7 +338,7 @@ pub(super) async fn write(
             config.plugin_name = p;
         }
     }
-    let plugin = Plugin::parse(&config.plugin_name).map_err(creating)?;
+    let plugin = Plugin::parse(&config.plugin_name).map_err(unknown_plugin)?;
     if let Some(v) = field(opt_string(data, "connection_url"))? {
         config.connection_url = v;
     }
@@ -445,7 +459,7 @@ pub(super) async fn rotate_root(
     let _guard = lock(ctx, PREFIX, name).await;
     let mut config = require(ctx, name).await?;
     if config.username.is_empty() {
-        return Err(EngineError::Invalid(
+        return Err(EngineError::External(
             "unable to rotate root credentials: no username in configuration".into(),
         ));
     }
@@ -468,11 +482,11 @@ pub(super) async fn rotate_root(
         expiration: None,
     };
     conn.execute(&statements, &vars).await.map_err(|e| {
-        driver_failure(
-            "failed to update user",
-            &e,
-            &[password.as_str(), config.password.expose()],
-        )
+        let message = match &e {
+            DriverError::Connect(_) => format!("error verifying connection: {e}"),
+            _ => format!("failed to update user: {}", multierror(&query_failure(&e))),
+        };
+        external(&message, &[password.as_str(), config.password.expose()])
     })?;
     config.password = StoredSecret::new(password);
     config.generation = new_generation()?;
@@ -616,10 +630,16 @@ mod tests {
         );
         assert_eq!(
             invalid_message(
-                m.error(Update, "config/x", base(json!({"plugin_name": "nope-database-plugin"})))
-                    .await
+                m.error(
+                    Update,
+                    "config/x",
+                    base(json!({"plugin_name": "nope-database-plugin"}))
+                )
+                .await
             ),
-            "error creating database object: invalid database version: plugin not found in the catalog: nope-database-plugin"
+            "error creating database object: invalid database version: 2 errors occurred:\n\t* \
+             plugin not found in the catalog: nope-database-plugin\n\t* plugin not found in the \
+             catalog: nope-database-plugin\n\n"
         );
         assert_eq!(
             invalid_message(
@@ -690,22 +710,43 @@ mod tests {
             m.data(Read, "config/x", json!({})).await["password_policy"],
             json!("short")
         );
-        // reset / rotate-root of a missing connection: Vault's 500.
+        // reset / rotate-root of a missing connection: Vault's 500 (a Go multierror).
         for path in ["reset/none", "rotate-root/none"] {
             match m.error(Update, path, json!({})).await {
                 EngineError::External(msg) => assert_eq!(
                     msg,
-                    "failed to find entry for connection with name: \"none\""
+                    "1 error occurred:\n\t* failed to find entry for connection with name: \"none\"\n\n"
                 ),
                 other => panic!("{path}: {other:?}"),
             }
         }
-        // reset of an unreachable database: 500 naming the failure, not the password.
-        match m.error(Update, "reset/x", json!({})).await {
-            EngineError::External(msg) => {
-                assert!(msg.starts_with("error verifying connection: "), "{msg}");
-                assert!(!msg.contains("Wr0ng-Pw-For-Test"), "{msg}");
+        // reset and rotate-root of an unreachable database: 500 naming the failure, not
+        // the password.
+        for path in ["reset/x", "rotate-root/x"] {
+            match m.error(Update, path, json!({})).await {
+                EngineError::External(msg) => {
+                    assert!(
+                        msg.starts_with("1 error occurred:\n\t* error verifying connection: "),
+                        "{msg}"
+                    );
+                    assert!(!msg.contains("Wr0ng-Pw-For-Test"), "{msg}");
+                }
+                other => panic!("{other:?}"),
             }
+        }
+        // rotate-root without an admin username: a 500, as in OpenBao.
+        m.call(
+            Update,
+            "config/nouser",
+            base(json!({"username": "", "password": ""})),
+        )
+        .await
+        .unwrap();
+        match m.error(Update, "rotate-root/nouser", json!({})).await {
+            EngineError::External(msg) => assert_eq!(
+                msg,
+                "1 error occurred:\n\t* unable to rotate root credentials: no username in configuration\n\n"
+            ),
             other => panic!("{other:?}"),
         }
     }

@@ -17,9 +17,12 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::connections::Connections;
-use super::driver::{generate_username, validate_username, Vars};
+use super::driver::{generate_username, validate_username, DriverError, Vars};
 use super::username::Names;
-use super::{config, driver_failure, generate_password, mount_id, roles, validate_name, RoleTtls};
+use super::{
+    config, database_message, driver_failure, external, generate_password, mount_id, multierror,
+    query_failure, roles, validate_name, RoleTtls,
+};
 use crate::engines::{EngineError, EngineRequest, EngineResponse, MountContext, NewSecret};
 
 /// What a lease remembers about the credential it revokes.
@@ -108,6 +111,9 @@ pub(super) async fn issue(
         ctx.default_lease_ttl,
         ctx.max_lease_ttl,
     );
+    if role.creation_statements.is_empty() {
+        return Err(EngineError::External("empty creation statements".into()));
+    }
     let vars = Vars {
         name: &username,
         password: Some(&password),
@@ -121,11 +127,12 @@ pub(super) async fn issue(
                     "rollback statements failed after a failed creation");
             }
         }
-        return Err(driver_failure(
-            "unable to create user",
-            &e,
-            &[password.as_str()],
-        ));
+        // OpenBao's words: the connection fails when the transaction starts.
+        let message = match &e {
+            DriverError::Connect(_) => format!("unable to start transaction: {e}"),
+            _ => query_failure(&e),
+        };
+        return Err(external(&message, &[password.as_str()]));
     }
     let internal = Internal {
         db_name: role.db_name.clone(),
@@ -137,7 +144,9 @@ pub(super) async fn issue(
         secret: Some(NewSecret {
             internal: serde_json::to_value(&internal)
                 .map_err(|e| EngineError::Corrupt(e.to_string()))?,
-            default_ttl: ttl,
+            // The role's own default: the lease arithmetic caps it by the maximum and
+            // warns, as Vault does (`ttl` above is the same value, capped silently).
+            default_ttl: role.default_ttl,
             max_ttl: role.max_ttl,
             renewable: true,
             target: format!("{}/{}", mount_id(ctx), role.db_name),
@@ -169,14 +178,20 @@ pub(super) async fn revoke(
             };
             conn.execute(&role.revocation_statements, &vars)
                 .await
-                .map_err(|e| driver_failure("unable to revoke user", &e, &[]))?;
+                .map_err(|e| revoke_failure(&e))?;
         }
         None => conn
             .drop_user(&internal.username)
             .await
-            .map_err(|e| driver_failure("unable to revoke user", &e, &[]))?,
+            .map_err(|e| revoke_failure(&e))?,
     }
     Ok(())
+}
+
+/// A failed revocation: the database's message, bare, as OpenBao reports it (the lease
+/// layer adds `failed to revoke entry: …`).
+fn revoke_failure(error: &DriverError) -> EngineError {
+    external(&database_message(error), &[])
 }
 
 fn role_gone(role: &str) -> EngineError {
@@ -234,7 +249,7 @@ pub(super) async fn renew(
     };
     conn.execute(&statements, &vars)
         .await
-        .map_err(|e| driver_failure("unable to renew user", &e, &[]))
+        .map_err(|e| external(&multierror(&database_message(&e)), &[]))
 }
 
 #[cfg(test)]
@@ -284,15 +299,30 @@ mod tests {
         .await
         .unwrap();
         match m.error(Read, "creds/ro", json!({})).await {
-            EngineError::External(msg) => {
-                assert_eq!(msg, "failed to find entry for connection with name: \"my\"")
-            }
+            EngineError::External(msg) => assert_eq!(
+                msg,
+                "1 error occurred:\n\t* failed to find entry for connection with name: \"my\"\n\n"
+            ),
             other => panic!("{other:?}"),
         }
         m.put_raw("config/my", &stored_config(&["other", "ro-*"]))
             .await;
         match m.error(Read, "creds/ro", json!({})).await {
-            EngineError::External(msg) => assert_eq!(msg, "\"ro\" is not an allowed role"),
+            EngineError::External(msg) => assert_eq!(
+                msg,
+                "1 error occurred:\n\t* \"ro\" is not an allowed role\n\n"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // A role without creation statements (accepted when written) cannot issue.
+        m.put_raw("config/my", &stored_config(&["*"])).await;
+        m.call(Update, "roles/empty", json!({"db_name": "my"}))
+            .await
+            .unwrap();
+        match m.error(Read, "creds/empty", json!({})).await {
+            EngineError::External(msg) => {
+                assert_eq!(msg, "1 error occurred:\n\t* empty creation statements\n\n")
+            }
             other => panic!("{other:?}"),
         }
         // Lease functions: a deleted role no longer renews.

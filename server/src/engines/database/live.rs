@@ -186,7 +186,10 @@ async fn pg_dynamic_credentials_issue_renew_revoke() {
     .unwrap();
     match m.error(Read, "creds/custom", json!({})).await {
         EngineError::External(msg) => {
-            assert!(msg.starts_with("unable to create user: "), "{msg}");
+            assert!(
+                msg.starts_with("1 error occurred:\n\t* failed to execute query: "),
+                "{msg}"
+            );
             assert!(msg.contains("no_such_table_x"), "{msg}");
         }
         other => panic!("{other:?}"),

@@ -20,8 +20,11 @@
 //! - Passwords (admin, static, generated) live in zeroizing types with redacted `Debug`;
 //!   they leave the engine only in the response that issues them (`creds`,
 //!   `static-creds`). Errors from drivers are already scrubbed by the driver, and
-//!   [`driver_failure`] scrubs the passwords the engine knows once more, so no error,
-//!   log line or `Debug` output holds one.
+//!   [`driver_failure`] / [`external`] scrub the passwords the engine knows once more,
+//!   so no error, log line or `Debug` output holds one.
+//! - Failures reach the client in OpenBao's words: [`handle`] renders an external
+//!   (500) failure as a Go multierror, as OpenBao's request handling does; the bare
+//!   message is what leases, rotation records and logs keep.
 //! - Read-modify-write of one item holds that item's async lock (a process-wide table
 //!   keyed by mount and item); no lock is shared between items, connections or mounts,
 //!   and the registry's std mutex is never held across `.await`. A slow or unreachable
@@ -98,9 +101,11 @@ enum Route<'a> {
 }
 
 fn route(path: &str) -> Result<Route<'_>, EngineError> {
-    let path = path.strip_suffix('/').unwrap_or(path);
+    // A trailing `/` only follows a collection (`LIST config/`): `config/pg/` matches no
+    // pattern in Vault either (404 unsupported path, not 405).
     let (head, name) = match path.split_once('/') {
-        Some((head, name)) if !name.is_empty() && !name.contains('/') => (head, Some(name)),
+        Some((head, "")) => (head, None),
+        Some((head, name)) if !name.contains('/') => (head, Some(name)),
         Some(_) => return Err(EngineError::UnsupportedPath),
         None => (path, None),
     };
@@ -124,6 +129,18 @@ fn route(path: &str) -> Result<Route<'_>, EngineError> {
 
 /// Serves a request to a database mount.
 pub async fn handle(
+    req: &EngineRequest<'_>,
+    conns: &Connections,
+) -> Result<EngineResponse, EngineError> {
+    serve(req, conns).await.map_err(|e| match e {
+        // Vault's request handling renders a backend's (non-user) failure as a Go
+        // multierror; the engine keeps the bare message for logs, leases and reads.
+        EngineError::External(message) => EngineError::External(multierror(&message)),
+        other => other,
+    })
+}
+
+async fn serve(
     req: &EngineRequest<'_>,
     conns: &Connections,
 ) -> Result<EngineResponse, EngineError> {
@@ -254,6 +271,36 @@ fn driver_failure(context: &str, error: &driver::DriverError, secrets: &[&str]) 
     EngineError::External(scrub(&format!("{context}: {error}"), secrets))
 }
 
+/// An external failure with a message built by the caller, scrubbed of `secrets`.
+fn external(message: &str, secrets: &[&str]) -> EngineError {
+    EngineError::External(scrub(message, secrets))
+}
+
+/// Go's `multierror` rendering of a single error, as OpenBao words a backend failure
+/// (`1 error occurred:\n\t* <message>\n\n`).
+fn multierror(message: &str) -> String {
+    format!("1 error occurred:\n\t* {message}\n\n")
+}
+
+/// A driver failure in OpenBao's SQL plugins' words: a failed statement is
+/// `failed to execute query: <database message>`; anything else keeps the driver's
+/// message.
+fn query_failure(error: &driver::DriverError) -> String {
+    match error {
+        driver::DriverError::Statement(message) => format!("failed to execute query: {message}"),
+        other => other.to_string(),
+    }
+}
+
+/// The database's own message of a failed statement (OpenBao's revocation and renewal
+/// errors carry it bare); the driver's message for anything else.
+fn database_message(error: &driver::DriverError) -> String {
+    match error {
+        driver::DriverError::Statement(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// A fresh random config generation.
 fn new_generation() -> Result<u64, EngineError> {
     getrandom::u64().map_err(|e| EngineError::External(format!("the OS random source failed: {e}")))
@@ -270,16 +317,16 @@ async fn generate_password(
         match conns.passwords().get(policy).await {
             Ok(Some((_, found))) => found,
             Ok(None) => {
-                return Err(EngineError::External(format!(
-                    "password policy {policy:?} does not exist"
-                )))
+                return Err(EngineError::External(
+                    "failed to generate password: no password policy found".into(),
+                ))
             }
             Err(e) => return Err(password_policy_error(policy, e)),
         }
     };
     policy
         .generate()
-        .map_err(|e| EngineError::External(format!("unable to generate password: {e}")))
+        .map_err(|e| EngineError::External(format!("failed to generate password: {e}")))
 }
 
 /// A password-policy store failure: a bad name is the client's (400), storage failures
@@ -504,7 +551,17 @@ mod tests {
         assert_eq!(route("static-roles/s").unwrap(), Route::StaticRole("s"));
         assert_eq!(route("static-creds/s").unwrap(), Route::StaticCreds("s"));
         assert_eq!(route("rotate-role/s").unwrap(), Route::RotateRole("s"));
-        for bad in ["", "nope", "creds", "creds/a/b", "config//", "reset"] {
+        // A name followed by `/` (what `LIST config/pg` routes to) matches nothing.
+        for bad in [
+            "",
+            "nope",
+            "creds",
+            "creds/",
+            "creds/a/b",
+            "config//",
+            "config/pg/",
+            "reset",
+        ] {
             assert!(
                 matches!(route(bad), Err(EngineError::UnsupportedPath)),
                 "{bad:?}"

@@ -36,7 +36,8 @@ const KNOWN: &[&str] = &[
 pub(super) struct Role {
     /// The connection.
     pub db_name: String,
-    /// Statements that create the user (never empty).
+    /// Statements that create the user (empty until written: `creds` then refuses).
+    #[serde(default)]
     pub creation_statements: Vec<String>,
     /// Statements that drop it (empty: the driver's default revocation).
     #[serde(default)]
@@ -53,6 +54,13 @@ pub(super) struct Role {
     /// Seconds; 0 = the mount maximum.
     #[serde(default)]
     pub max_ttl: u64,
+}
+
+/// Vault's error for a field value that does not convert (a bad duration, say).
+pub(super) fn conversion_error(field: &str, error: &impl std::fmt::Display) -> EngineError {
+    EngineError::Invalid(format!(
+        "error converting input for field {field:?}: {error}"
+    ))
 }
 
 /// `credential_type`: only `password` is offered.
@@ -114,9 +122,7 @@ pub(super) async fn write(
     validate_name(name)?;
     let data = req.data;
     check_credential_type(data)?;
-    let ttl = |f: &str| {
-        opt_duration(data, f).map_err(|e| EngineError::Invalid(format!("invalid {f}: {e}")))
-    };
+    let ttl = |f: &str| opt_duration(data, f).map_err(|e| conversion_error(f, &e));
     let default_ttl = ttl("default_ttl")?;
     let max_ttl = ttl("max_ttl")?;
     let db_name = field(opt_string(data, "db_name"))?;
@@ -160,19 +166,12 @@ pub(super) async fn write(
         role.max_ttl = v;
     }
     if role.db_name.is_empty() {
-        return Err(EngineError::Invalid("empty database name attribute".into()));
+        return Err(EngineError::Invalid("database name is required".into()));
     }
     validate_name(&role.db_name)?;
-    if role.creation_statements.is_empty() {
-        return Err(EngineError::Invalid(
-            "creation statements are required".into(),
-        ));
-    }
-    if role.max_ttl > 0 && role.default_ttl > role.max_ttl {
-        return Err(EngineError::Invalid(
-            "ttl cannot be greater than max_ttl".into(),
-        ));
-    }
+    // As in Vault, neither empty creation statements (`creds` refuses them) nor a
+    // default TTL above the maximum (capped at issue, with a warning) is refused here:
+    // a role may be written in several steps.
     store_json(req.ctx, &format!("{PREFIX}{name}"), &role).await?;
     let warnings = unknown_field_warning(data, KNOWN).into_iter().collect();
     Ok(EngineResponse {
@@ -260,19 +259,14 @@ mod tests {
     async fn refused() {
         let m = Mount::new().await;
         let cases = [
-            (json!({"creation_statements": "X"}), "empty database name attribute"),
-            (json!({"db_name": "pg"}), "creation statements are required"),
+            (json!({"creation_statements": "X"}), "database name is required"),
             (
                 json!({"db_name": "pg", "creation_statements": "X", "credential_type": "rsa_private_key"}),
                 "credential_type \"rsa_private_key\" is not supported by this server: use \"password\"",
             ),
             (
-                json!({"db_name": "pg", "creation_statements": "X", "default_ttl": 100, "max_ttl": 10}),
-                "ttl cannot be greater than max_ttl",
-            ),
-            (
                 json!({"db_name": "pg", "creation_statements": "X", "default_ttl": "bogus"}),
-                "invalid default_ttl: time: invalid duration \"bogus\"",
+                "error converting input for field \"default_ttl\": time: invalid duration \"bogus\"",
             ),
         ];
         for (body, message) in cases {
@@ -290,5 +284,35 @@ mod tests {
             m.error(Read, "roles/r", json!({})).await,
             EngineError::NotFound
         ));
+    }
+
+    /// What OpenBao accepts: a role without statements yet (written in steps) and a
+    /// default TTL above the maximum (capped when credentials are issued).
+    #[tokio::test]
+    async fn accepted_like_openbao() {
+        let m = Mount::new().await;
+        m.call(Update, "roles/steps", json!({"db_name": "pg"}))
+            .await
+            .unwrap();
+        let r = m.data(Read, "roles/steps", json!({})).await;
+        assert_eq!(r["creation_statements"], json!([]));
+        m.call(Update, "roles/steps", json!({"creation_statements": "X"}))
+            .await
+            .unwrap();
+        let r = m.data(Read, "roles/steps", json!({})).await;
+        assert_eq!(r["creation_statements"], json!(["X"]));
+        assert_eq!(r["db_name"], json!("pg"));
+        m.call(
+            Update,
+            "roles/big",
+            json!({"db_name": "pg", "creation_statements": "X", "default_ttl": 100, "max_ttl": 10}),
+        )
+        .await
+        .unwrap();
+        let r = m.data(Read, "roles/big", json!({})).await;
+        assert_eq!(
+            (r["default_ttl"].clone(), r["max_ttl"].clone()),
+            (json!(100), json!(10))
+        );
     }
 }

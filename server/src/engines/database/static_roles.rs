@@ -24,13 +24,14 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::connections::Connections;
-use super::driver::{validate_username, Vars};
+use super::driver::{validate_username, DriverError, Vars};
+use super::roles::conversion_error;
 use super::rotation::{self, Rotation};
 use super::secret::StoredSecret;
 use super::statements::opt_statements;
 use super::{
-    config, driver_failure, field, generate_password, list_keys, load_json, lock, mount_id, roles,
-    store_json, store_json_retrying, validate_name, RotationReport,
+    config, external, field, generate_password, list_keys, load_json, lock, mount_id, multierror,
+    query_failure, roles, store_json, store_json_retrying, validate_name, RotationReport,
 };
 use crate::core::duration::opt_duration;
 use crate::core::fields::{opt_bool, opt_string};
@@ -148,10 +149,14 @@ impl StaticRole {
         self.scheduled_at = next;
     }
 
-    /// Seconds until the next automatic change of the password (0: none planned).
+    /// Seconds until the next automatic change of the password, rounded to the nearest
+    /// second as Vault does (0: none planned).
     fn ttl(&self, now: OffsetDateTime) -> u64 {
         self.next_rotation
-            .map(|next| u64::try_from((next - now).whole_seconds()).unwrap_or(0))
+            .map(|next| {
+                let millis = (next - now).whole_milliseconds();
+                u64::try_from((millis + 500).div_euclid(1000)).unwrap_or(0)
+            })
             .unwrap_or(0)
     }
 
@@ -261,9 +266,7 @@ struct RotationInput {
 
 impl RotationInput {
     fn parse(data: &Map<String, Value>) -> Result<RotationInput, EngineError> {
-        let duration = |f: &str| {
-            opt_duration(data, f).map_err(|e| EngineError::Invalid(format!("invalid {f}: {e}")))
-        };
+        let duration = |f: &str| opt_duration(data, f).map_err(|e| conversion_error(f, &e));
         let input = RotationInput {
             period: duration("rotation_period")?,
             schedule: field(opt_string(data, "rotation_schedule"))?
@@ -380,7 +383,7 @@ pub(super) async fn write(
         }
         None => {
             let db_name = db_name
-                .ok_or_else(|| EngineError::Invalid("empty database name attribute".into()))?;
+                .ok_or_else(|| EngineError::Invalid("database name is a required field".into()))?;
             let username = username.ok_or_else(|| {
                 EngineError::Invalid(
                     "username is a required field to create a static account".into(),
@@ -448,11 +451,15 @@ async fn set_password(
         expiration: None,
     };
     conn.execute(&statements, &vars).await.map_err(|e| {
-        driver_failure(
-            "unable to rotate the password",
-            &e,
-            &[password.as_str(), role.password.expose()],
-        )
+        // OpenBao's words (its plugin connects and verifies first).
+        let message = match &e {
+            DriverError::Connect(_) => format!("error verifying connection: {e}"),
+            _ => format!(
+                "error setting credentials: {}",
+                multierror(&query_failure(&e))
+            ),
+        };
+        external(&message, &[password.as_str(), role.password.expose()])
     })?;
     let now = OffsetDateTime::now_utc();
     role.password = StoredSecret::new(password);
@@ -501,10 +508,18 @@ pub(super) async fn rotate_now(
 ) -> Result<EngineResponse, EngineError> {
     validate_name(name)?;
     let _guard = lock(ctx, PREFIX, name).await;
-    let mut role = load(ctx, name).await?.ok_or_else(|| {
-        EngineError::Invalid(format!("no static role found for role name: {name}"))
-    })?;
-    rotate_locked(ctx, conns, name, &mut role).await?;
+    let mut role = load(ctx, name)
+        .await?
+        .ok_or_else(|| EngineError::Invalid("no static role found for role name".into()))?;
+    rotate_locked(ctx, conns, name, &mut role)
+        .await
+        .map_err(|e| match e {
+            EngineError::External(message) => EngineError::External(format!(
+                "unable to finish rotating credentials; retries will continue in the background \
+                 but it is also safe to retry manually: {message}"
+            )),
+            other => other,
+        })?;
     Ok(EngineResponse::empty())
 }
 
@@ -712,7 +727,7 @@ mod tests {
         );
         assert_eq!(
             invalid(&m, json!({"username": "app", "rotation_period": 60})).await,
-            "empty database name attribute"
+            "database name is a required field"
         );
         assert_eq!(
             invalid(&m, json!({"db_name": "pg", "rotation_period": 60})).await,
@@ -740,7 +755,10 @@ mod tests {
             .await
         {
             EngineError::External(msg) => {
-                assert_eq!(msg, "failed to find entry for connection with name: \"pg\"");
+                assert_eq!(
+                    msg,
+                    "1 error occurred:\n\t* failed to find entry for connection with name: \"pg\"\n\n"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -790,6 +808,10 @@ mod tests {
         let mut r = role(Some(Rotation::period(3600).unwrap()), t0);
         assert_eq!(r.next_rotation, Some(datetime!(2026-05-01 13:00:00 UTC)));
         assert_eq!(r.ttl(t0), 3600);
+        // Rounded to the nearest second, as Vault reports it.
+        assert_eq!(r.ttl(t0 + Duration::from_millis(400)), 3600);
+        assert_eq!(r.ttl(t0 + Duration::from_millis(600)), 3599);
+        assert_eq!(r.ttl(datetime!(2026-05-01 14:00:00 UTC)), 0);
         assert_eq!(due(&r, t0), Due::Later(r.next_rotation));
         assert_eq!(due(&r, datetime!(2026-05-01 13:00:00 UTC)), Due::Now);
         // A failure retries after the backoff, and the read shows it.
@@ -850,11 +872,20 @@ mod tests {
         let creds = m.data(Read, "static-creds/st", json!({})).await;
         assert_eq!(creds["password"], json!("old"));
         assert!(creds["ttl"].as_u64().unwrap() <= 5);
-        // rotate-role reports the failure to the caller.
-        assert!(matches!(
-            m.error(Update, "rotate-role/st", json!({})).await,
-            EngineError::External(_)
-        ));
+        // rotate-role reports the failure to the caller, in OpenBao's words.
+        match m.error(Update, "rotate-role/st", json!({})).await {
+            EngineError::External(msg) => assert_eq!(
+                msg,
+                "1 error occurred:\n\t* unable to finish rotating credentials; retries will \
+                 continue in the background but it is also safe to retry manually: failed to \
+                 find entry for connection with name: \"pg\"\n\n"
+            ),
+            other => panic!("{other:?}"),
+        }
+        match m.error(Update, "rotate-role/nope", json!({})).await {
+            EngineError::Invalid(msg) => assert_eq!(msg, "no static role found for role name"),
+            other => panic!("{other:?}"),
+        }
         let read = m.data(Read, "static-roles/st", json!({})).await;
         assert_eq!(read["rotation_failures"], json!(2));
     }
