@@ -135,6 +135,7 @@ async fn behaviour_11_tune_and_ttl_defaults() {
     let a = s.call("GET", "/v1/sys/mounts/x/tune", None, t).await;
     assert_eq!(a.body["data"]["default_lease_ttl"], 1800);
     assert_eq!(a.body["data"]["max_lease_ttl"], 7200);
+    assert_eq!(a.body["default_lease_ttl"], 1800, "copied to the top level");
     insta::assert_json_snapshot!("mount_tune", a.body, { ".request_id" => "[uuid]" });
     // sys/mounts shows the configured (not effective) values.
     let a = s.call("GET", "/v1/sys/mounts/x", None, t).await;

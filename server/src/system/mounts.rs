@@ -307,7 +307,10 @@ pub(super) async fn tune_at(
             if let (true, Some(obj)) = (entry.mount_type.is_auth(), data.as_object_mut()) {
                 obj.insert("token_type".into(), json!("default-service"));
             }
-            Ok(LogicalResponse::with_data(data))
+            // `sys/mounts/*` and `sys/auth/*` are legacy duplicated routes (reference §1.3).
+            let mut resp = LogicalResponse::with_data(data);
+            resp.duplicate_top_level = true;
+            Ok(resp)
         }
         Operation::Update => {
             let default_ttl = ttl_field(&req.data, "default_lease_ttl")?;
