@@ -633,6 +633,21 @@ async fn database_down_during_revocation_keeps_the_lease_until_it_returns() {
         || async { !pg_role_exists(&admin, &user).await },
     )
     .await;
+    let a = s
+        .call(
+            "GET",
+            "/v1/sys/leases/count?type=irrevocable",
+            None,
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["data"]["lease_count"], 0);
+    let counters = &a.body["data"]["revocations_since_unseal"];
+    assert!(
+        counters["failed_attempts"].as_u64().unwrap() >= 1,
+        "{counters}"
+    );
     wait_until("the lease is gone", Duration::from_secs(5), || async {
         s.call(
             "PUT",

@@ -148,9 +148,17 @@ pub(super) async fn count(
         counts.insert(mount, json!(n + 1));
     }
     let total = unsealed.leases.count_irrevocable().await?;
-    Ok(LogicalResponse::with_data(
-        json!({ "lease_count": total, "counts": counts }),
-    ))
+    // Beyond Vault: what the expiration pass did since unseal, until sys/metrics exists.
+    let (revoked, failed_attempts, marked_irrevocable) = unsealed.expiration.counters();
+    Ok(LogicalResponse::with_data(json!({
+        "lease_count": total,
+        "counts": counts,
+        "revocations_since_unseal": {
+            "revoked": revoked,
+            "failed_attempts": failed_attempts,
+            "marked_irrevocable": marked_irrevocable,
+        },
+    })))
 }
 
 /// `GET sys/leases?type=irrevocable[&limit=N]`: the leases whose revocation gave up.
