@@ -43,28 +43,26 @@ impl Internal {
     }
 }
 
-/// The TTL of a new credential (wire reference §10.2, at issue time): the role's default
-/// (else the mount's), capped by the smaller of the role's and the mount's maximum.
-pub(super) fn issue_ttl(
+/// The TTL of a new credential: the lease arithmetic itself (wire reference §10.2), so
+/// the user's `VALID UNTIL` and the lease the core registers agree to the second.
+fn issue_ttl(
     role_default: u64,
     role_max: u64,
-    mount_default: u64,
-    mount_max: u64,
-) -> u64 {
-    let mut max = mount_max;
-    if role_max > 0 && (max == 0 || role_max < max) {
-        max = role_max;
-    }
-    let ttl = if role_default > 0 {
-        role_default
-    } else {
-        mount_default
+    ctx: &MountContext,
+    now: OffsetDateTime,
+) -> Result<u64, EngineError> {
+    let input = crate::lease::TtlInput {
+        requested: 0,
+        backend_ttl: role_default,
+        backend_max: role_max,
+        mount_default: ctx.default_lease_ttl,
+        mount_max: ctx.max_lease_ttl,
+        issue_time: now,
+        now,
     };
-    if max > 0 {
-        ttl.min(max)
-    } else {
-        ttl
-    }
+    crate::lease::calculate(&input)
+        .map(|outcome| outcome.ttl)
+        .map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
 /// `GET creds/:name`.
@@ -105,12 +103,7 @@ pub(super) async fn issue(
         }
     };
     let password = generate_password(conns, &config.password_policy).await?;
-    let ttl = issue_ttl(
-        role.default_ttl,
-        role.max_ttl,
-        ctx.default_lease_ttl,
-        ctx.max_lease_ttl,
-    );
+    let ttl = issue_ttl(role.default_ttl, role.max_ttl, ctx, now)?;
     if role.creation_statements.is_empty() {
         return Err(EngineError::External("empty creation statements".into()));
     }
@@ -261,16 +254,19 @@ mod tests {
     use crate::core::request::Operation::{Read, Update};
     use crate::engines::database::testing::Mount;
 
-    #[test]
-    fn ttl_choice() {
+    #[tokio::test]
+    async fn ttl_choice() {
+        let mut ctx = MountContext::for_test("logical/x/", "database/", "database_x").await;
+        let now = OffsetDateTime::now_utc();
+        let ttl = |d, m, ctx: &MountContext| issue_ttl(d, m, ctx, now).unwrap();
         // Role default, capped by the smaller max.
-        assert_eq!(issue_ttl(3600, 86400, 2_764_800, 2_764_800), 3600);
-        assert_eq!(issue_ttl(0, 0, 1800, 7200), 1800);
-        assert_eq!(issue_ttl(10_000, 0, 1800, 7200), 7200);
-        assert_eq!(issue_ttl(10_000, 600, 1800, 7200), 600);
-        assert_eq!(issue_ttl(0, 600, 1800, 7200), 600);
-        assert_eq!(issue_ttl(0, 9000, 1800, 7200), 1800);
-        assert_eq!(issue_ttl(0, 0, 1800, 0), 1800);
+        assert_eq!(ttl(3600, 86400, &ctx), 3600);
+        (ctx.default_lease_ttl, ctx.max_lease_ttl) = (1800, 7200);
+        assert_eq!(ttl(0, 0, &ctx), 1800);
+        assert_eq!(ttl(10_000, 0, &ctx), 7200);
+        assert_eq!(ttl(10_000, 600, &ctx), 600);
+        assert_eq!(ttl(0, 600, &ctx), 600);
+        assert_eq!(ttl(0, 9000, &ctx), 1800);
     }
 
     fn stored_config(allowed: &[&str]) -> Value {
