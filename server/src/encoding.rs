@@ -88,8 +88,24 @@ pub fn star_glob(pattern: &str, text: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_base62_is_uniform_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        let mut counts = [0usize; 62];
+        for _ in 0..500 {
+            let random = random_base62(20).unwrap();
+            for b in random.bytes() {
+                counts[BASE62.iter().position(|a| *a == b).unwrap()] += 1;
+            }
+            assert!(seen.insert(random));
+        }
+        // 10,000 draws over 62 symbols: each ≈161; a biased sampler is far off.
+        assert!(counts.iter().all(|c| (80..260).contains(c)), "{counts:?}");
+    }
 
     #[test]
     fn matches_the_hex_crate() {

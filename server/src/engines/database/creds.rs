@@ -86,7 +86,8 @@ pub(super) async fn issue(
     let conn = conns.connection(&mount_id(ctx), &role.db_name, &config)?;
     let now = OffsetDateTime::now_utc();
     let username = match config.username_template()? {
-        None => generate_username(plugin, req.display_name, role_name),
+        None => generate_username(plugin, req.display_name, role_name)
+            .map_err(|e| EngineError::External(format!("unable to generate username: {e}")))?,
         Some(template) => {
             let name = template
                 .render(

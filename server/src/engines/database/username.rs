@@ -489,21 +489,9 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-/// `n` characters from `[A-Za-z0-9]`, uniformly (rejection sampling over OS randomness).
+/// `n` characters from `[A-Za-z0-9]`, uniformly.
 fn random_alnum(n: usize) -> Result<String, TemplateError> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut out = String::with_capacity(n);
-    let mut buf = [0u8; 64];
-    while out.len() < n {
-        getrandom::fill(&mut buf).or_else(|_| err("random: the OS random source failed"))?;
-        for b in buf {
-            // 248 = 4 * 62: keep only bytes that map uniformly.
-            if b < 248 && out.len() < n {
-                out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
-            }
-        }
-    }
-    Ok(out)
+    crate::encoding::random_base62(n).or_else(|_| err("random: the OS random source failed"))
 }
 
 /// Go's `printf` for the verbs usernames need.

@@ -150,7 +150,7 @@ async fn pg_create_login_drop_kills_sessions() {
     let _serial = PG_SERIAL.lock().await;
     let admin = pg_admin(&url).await;
     let conn = Connection::open(&settings(Plugin::Postgres, &url, "", "")).unwrap();
-    let name = generate_username(Plugin::Postgres, "test", "live");
+    let name = generate_username(Plugin::Postgres, "test", "live").unwrap();
     let pw = password();
     conn.execute(
         &[
@@ -199,7 +199,7 @@ async fn pg_failing_statement_rolls_back_and_is_scrubbed() {
     let _serial = PG_SERIAL.lock().await;
     let admin = pg_admin(&url).await;
     let conn = Connection::open(&settings(Plugin::Postgres, &url, "", "")).unwrap();
-    let name = generate_username(Plugin::Postgres, "test", "rollback");
+    let name = generate_username(Plugin::Postgres, "test", "rollback").unwrap();
     let pw = password();
     let err = conn
         .execute(
@@ -231,7 +231,7 @@ async fn pg_drop_user_reassigns_owned_objects_and_revokes_grants() {
     let _serial = PG_SERIAL.lock().await;
     let admin = pg_admin(&url).await;
     let conn = Connection::open(&settings(Plugin::Postgres, &url, "", "")).unwrap();
-    let name = generate_username(Plugin::Postgres, "test", "owner");
+    let name = generate_username(Plugin::Postgres, "test", "owner").unwrap();
     let schema = format!("strongroom_s_{}", suffix());
     conn.execute(
         &["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}';".to_string()],
@@ -298,7 +298,7 @@ async fn pg_concurrent_grants_and_drops_do_not_conflict() {
         let conn = conn.clone();
         let schema = schema.clone();
         async move {
-            let name = generate_username(Plugin::Postgres, "test", &format!("c{i}"));
+            let name = generate_username(Plugin::Postgres, "test", &format!("c{i}")).unwrap();
             conn.execute(
                 &[
                     "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}';".to_string(),
@@ -387,7 +387,7 @@ async fn my_create_login_drop_kills_sessions() {
     let (host, port) = my_host_port(&url);
     let mut admin = my_admin(&url).await;
     let conn = Connection::open(&settings(Plugin::Mysql, &url, "", "")).unwrap();
-    let name = generate_username(Plugin::Mysql, "test", "live");
+    let name = generate_username(Plugin::Mysql, "test", "live").unwrap();
     let pw = password();
     conn.execute(
         &["CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';".to_string()],
@@ -459,7 +459,7 @@ async fn my_failing_statement_rolls_back_and_is_scrubbed() {
         .await
         .unwrap();
     let conn = Connection::open(&settings(Plugin::Mysql, &url, "", "")).unwrap();
-    let name = generate_username(Plugin::Mysql, "test", "rb");
+    let name = generate_username(Plugin::Mysql, "test", "rb").unwrap();
     let pw = password();
     let err = conn
         .execute(

@@ -9,24 +9,26 @@
 //! * MySQL legacy/RDS/Aurora: `v-<role ≤4>-<20 random>`, cut to 16 (Vault's legacy
 //!   template: the display name would leave almost no room for randomness).
 //!
-//! The random part is uniform over `[A-Za-z0-9]` (rejection sampling of OS random bytes).
+//! The random part is uniform over `[A-Za-z0-9]` ([`crate::encoding::random_base62`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::{DriverError, Plugin};
+use crate::encoding::{random_base62, RngError};
 
-const ALPHANUMERIC: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /// Random characters in a generated name.
 const RANDOM_LEN: usize = 20;
 
 /// A username for a dynamic credential, from Vault's default template:
 /// `v-<display name, ≤8>-<role, ≤8>-<20 random [A-Za-z0-9]>-<unix seconds>` for PostgreSQL
-/// (≤10/≤10 for MySQL), truncated to the plugin's limit.
-pub fn generate_username(plugin: Plugin, display_name: &str, role: &str) -> String {
-    let random = random_alphanumeric(RANDOM_LEN);
+/// (≤10/≤10 for MySQL), truncated to the plugin's limit. Fails only when the OS random
+/// number generator does.
+pub fn generate_username(
+    plugin: Plugin,
+    display_name: &str,
+    role: &str,
+) -> Result<String, RngError> {
+    let random = random_base62(RANDOM_LEN)?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let mut name = match plugin {
         Plugin::Postgres => format!(
@@ -45,7 +47,7 @@ pub fn generate_username(plugin: Plugin, display_name: &str, role: &str) -> Stri
     };
     // Every character is ASCII, so a byte cut is a character cut.
     name.truncate(plugin.max_username_len());
-    name
+    Ok(name)
 }
 
 /// Whether `username` is acceptable for a static role or admin user: 1..=max length,
@@ -82,49 +84,8 @@ fn sanitize(s: &str, max: usize) -> String {
         .collect()
 }
 
-/// `len` characters uniform over `[A-Za-z0-9]`.
-fn random_alphanumeric(len: usize) -> String {
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
-    while out.len() < len {
-        if getrandom::fill(&mut buf).is_err() {
-            return fallback_alphanumeric(len);
-        }
-        // 248 = 4 × 62: bytes at or above it are rejected, so each kept byte is uniform.
-        for b in buf.iter().filter(|b| **b < 248) {
-            if out.len() == len {
-                break;
-            }
-            out.push(char::from(ALPHANUMERIC[usize::from(*b % 62)]));
-        }
-    }
-    out
-}
-
-/// Only when the OS random generator fails: a name still unique within this process
-/// (a counter and the clock through SHA-256). Usernames are not secrets; the password
-/// generator has no such fallback.
-fn fallback_alphanumeric(len: usize) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    tracing::error!("OS random generator failed; generated username uses a counter instead");
-    let mut hasher = Sha256::new();
-    hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
-    hasher.update(
-        OffsetDateTime::now_utc()
-            .unix_timestamp_nanos()
-            .to_be_bytes(),
-    );
-    hasher.update(std::process::id().to_be_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .cycle()
-        .take(len)
-        .map(|b| char::from(ALPHANUMERIC[usize::from(*b % 62)]))
-        .collect()
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -134,7 +95,7 @@ mod tests {
 
     #[test]
     fn postgres_shape() {
-        let name = generate_username(Plugin::Postgres, "token", "ro");
+        let name = generate_username(Plugin::Postgres, "token", "ro").unwrap();
         assert!(name.starts_with("v-token-ro-"), "{name}");
         assert!(name.len() <= 63);
         let random = random_part(&name, 3);
@@ -142,18 +103,19 @@ mod tests {
         assert!(random.chars().all(|c| c.is_ascii_alphanumeric()));
         let ts: i64 = random_part(&name, 4).parse().unwrap_or(0);
         assert!((ts - OffsetDateTime::now_utc().unix_timestamp()).abs() < 60);
-        let long = generate_username(Plugin::Postgres, "userpass-alice", "a-very-long-role-name");
+        let long =
+            generate_username(Plugin::Postgres, "userpass-alice", "a-very-long-role-name").unwrap();
         assert!(long.starts_with("v-userpass-a-very-"), "{long}");
         assert!(long.len() <= 63);
     }
 
     #[test]
     fn mysql_shapes() {
-        let name = generate_username(Plugin::Mysql, "token", "myro");
+        let name = generate_username(Plugin::Mysql, "token", "myro").unwrap();
         assert!(name.starts_with("v-token-myro-"), "{name}");
         assert_eq!(name.len(), 32);
         for plugin in [Plugin::MysqlLegacy, Plugin::MysqlRds, Plugin::MysqlAurora] {
-            let name = generate_username(plugin, "token", "readonly");
+            let name = generate_username(plugin, "token", "readonly").unwrap();
             assert!(name.starts_with("v-read-"), "{name}");
             assert_eq!(name.len(), 16);
         }
@@ -161,30 +123,21 @@ mod tests {
 
     #[test]
     fn display_name_and_role_are_sanitised() {
-        let name = generate_username(Plugin::Postgres, "a'b\"c d", "r;o");
+        let name = generate_username(Plugin::Postgres, "a'b\"c d", "r;o").unwrap();
         assert!(name.starts_with("v-a_b_c_d-r_o-"), "{name}");
         assert!(validate_username(Plugin::Postgres, &name).is_ok());
-        let unicode = generate_username(Plugin::Mysql, "ünï", "röle");
+        let unicode = generate_username(Plugin::Mysql, "ünï", "röle").unwrap();
         assert!(unicode.is_ascii());
         assert!(validate_username(Plugin::Mysql, &unicode).is_ok());
     }
 
     #[test]
-    fn names_are_distinct_and_uniformish() {
+    fn names_are_distinct() {
         let mut seen = std::collections::HashSet::new();
-        let mut counts = [0usize; 62];
         for _ in 0..500 {
-            let random = random_alphanumeric(20);
-            for b in random.bytes() {
-                if let Some(i) = ALPHANUMERIC.iter().position(|a| *a == b) {
-                    counts[i] += 1;
-                }
-            }
-            assert!(seen.insert(random));
+            let name = generate_username(Plugin::Postgres, "t", "r").unwrap();
+            assert!(seen.insert(name));
         }
-        // 10,000 draws over 62 symbols: each ≈161; a broken sampler is far off.
-        assert!(counts.iter().all(|c| (80..260).contains(c)), "{counts:?}");
-        assert_eq!(fallback_alphanumeric(20).len(), 20);
     }
 
     #[test]
