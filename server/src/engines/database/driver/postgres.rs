@@ -9,11 +9,13 @@
 //!   transaction whose `statement_timeout` is [`STATEMENT_TIMEOUT`]; the whole operation
 //!   is also bounded client side, and a connection that timed out is discarded, not
 //!   returned to the pool.
-//! * Every transaction first takes a transaction-scoped advisory lock
-//!   ([`DDL_LOCK_KEY`]): PostgreSQL does not lock catalog rows for GRANT/REVOKE, so two
-//!   concurrent `GRANT ... ON ALL TABLES IN SCHEMA` (two credentials issued at once) fail
-//!   with "tuple concurrently updated". Strongroom's statements against one database
-//!   run one at a time instead; they are short.
+//! * A transaction that changes privileges or ownership (its statements mention `GRANT`,
+//!   `REVOKE`, `OWNED` or `PRIVILEGES`; and every default revocation) first takes a
+//!   transaction-scoped advisory lock ([`DDL_LOCK_KEY`]): PostgreSQL does not lock
+//!   catalog rows for GRANT/REVOKE, so two concurrent `GRANT ... ON ALL TABLES IN SCHEMA`
+//!   (two credentials issued at once) fail with "tuple concurrently updated". Those run
+//!   one at a time per database (they are short); the others (a bare `CREATE ROLE`, an
+//!   `ALTER ROLE ... VALID UNTIL`) run side by side on the pool.
 //! * `drop_user` revokes exactly the privileges the role holds (found through
 //!   `pg_shdepend`), not `ON ALL TABLES IN SCHEMA ...`, which would rewrite the ACL of
 //!   every table in every schema on each revocation; `DROP OWNED` then sweeps whatever
@@ -199,12 +201,29 @@ fn settle<T>(
     }
 }
 
-/// The start of every transaction: `statement_timeout` for it, then the advisory lock.
-fn transaction_prologue() -> String {
-    format!(
-        "SET LOCAL statement_timeout = {}; SELECT pg_catalog.pg_advisory_xact_lock({DDL_LOCK_KEY})",
+/// The start of every transaction: `statement_timeout` for it, then, when it changes
+/// privileges, the advisory lock.
+fn transaction_prologue(serialize: bool) -> String {
+    let timeout = format!(
+        "SET LOCAL statement_timeout = {}",
         STATEMENT_TIMEOUT.as_millis()
-    )
+    );
+    if serialize {
+        format!("{timeout}; SELECT pg_catalog.pg_advisory_xact_lock({DDL_LOCK_KEY})")
+    } else {
+        timeout
+    }
+}
+
+/// Whether statements may rewrite privilege or ownership catalog rows that a concurrent
+/// transaction could rewrite too (and so must take the advisory lock).
+fn changes_privileges(statements: &[Zeroizing<String>]) -> bool {
+    statements.iter().any(|s| {
+        let upper = s.to_ascii_uppercase();
+        ["GRANT", "REVOKE", "OWNED", "PRIVILEGES"]
+            .iter()
+            .any(|word| upper.contains(word))
+    })
 }
 
 async fn run_in_transaction(
@@ -216,7 +235,7 @@ async fn run_in_transaction(
         .transaction()
         .await
         .map_err(|e| statement_error(&e, scrubber))?;
-    tx.batch_execute(&transaction_prologue())
+    tx.batch_execute(&transaction_prologue(changes_privileges(statements)))
         .await
         .map_err(|e| statement_error(&e, scrubber))?;
     for statement in statements {
@@ -267,7 +286,7 @@ async fn run_drop_user(
         .map_err(fail)?;
 
     let mut tx = client.transaction().await.map_err(fail)?;
-    tx.batch_execute(&transaction_prologue())
+    tx.batch_execute(&transaction_prologue(true))
         .await
         .map_err(fail)?;
     let mut revokes = Vec::new();
@@ -390,5 +409,28 @@ mod tests {
         assert!(check_role_name("ok").is_ok());
         assert!(check_role_name("").is_err());
         assert!(check_role_name("a\0b").is_err());
+    }
+
+    #[test]
+    fn only_privilege_changes_are_serialised() {
+        let stmts = |s: &[&str]| -> Vec<Zeroizing<String>> {
+            s.iter().map(|x| Zeroizing::new((*x).to_string())).collect()
+        };
+        assert!(!changes_privileges(&stmts(&[
+            "CREATE ROLE \"v-x\" WITH LOGIN PASSWORD 'p' VALID UNTIL '2026-01-01';"
+        ])));
+        assert!(!changes_privileges(&stmts(&[
+            "ALTER ROLE \"v\" VALID UNTIL 'x'"
+        ])));
+        assert!(changes_privileges(&stmts(&[
+            "CREATE ROLE \"v\";",
+            "grant select on all tables in schema public to \"v\";"
+        ])));
+        assert!(changes_privileges(&stmts(&["REASSIGN OWNED BY a TO b"])));
+        assert!(changes_privileges(&stmts(&[
+            "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO x"
+        ])));
+        assert!(!transaction_prologue(false).contains("advisory"));
+        assert!(transaction_prologue(true).contains("pg_advisory_xact_lock"));
     }
 }
