@@ -1004,3 +1004,72 @@ async fn an_unreachable_database_does_not_hold_up_another() {
         .await;
     assert_eq!(a.status, 204);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_never_leaves_a_credential_without_a_lease() {
+    use tokio::io::AsyncWriteExt;
+    let Some(cfg) = postgres_url() else { return };
+    let (host, port) = pg_addr(&cfg);
+    let (s, root) = pg_server(&cfg, &host, port).await;
+    let admin = pg_admin(&cfg).await;
+    let role = format!("hu{}", suffix());
+    pg_role(&s, &root, &role, "1h", "2h").await;
+    let addr = s.running().local_addr();
+    // Each request is sent and its connection closed a few milliseconds later, while the
+    // credential is being created.
+    for i in 0..60u64 {
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET /v1/database/creds/{role} HTTP/1.1\r\nHost: x\r\nX-Vault-Token: {root}\r\n\r\n"
+        );
+        conn.write_all(request.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1 + i % 12)).await;
+        drop(conn);
+    }
+    let pattern = format!("v-root-{}%", &role[..8]);
+    let roles = || async {
+        let n: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1",
+                &[&pattern],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        n
+    };
+    let leases = || async {
+        let a = s
+            .call(
+                "LIST",
+                &format!("/v1/sys/leases/lookup/database/creds/{role}/"),
+                None,
+                Some(&root),
+            )
+            .await;
+        a.body["data"]["keys"].as_array().map_or(0, Vec::len) as i64
+    };
+    // Let the requests that were cut off finish on the server.
+    let mut last = (-1, -2);
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = (roles().await, leases().await);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    let (r, l) = (roles().await, leases().await);
+    assert!(r > 0, "some credentials were created");
+    assert_eq!(r, l, "every database user has its lease");
+    let a = s
+        .call(
+            "PUT",
+            &format!("/v1/sys/leases/revoke-prefix/database/creds/{role}"),
+            None,
+            Some(&root),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    assert_eq!(roles().await, 0);
+}

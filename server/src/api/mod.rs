@@ -331,6 +331,12 @@ async fn serve(app: &ApiState, request_id: &str, req: Request<Body>) -> Result<R
             .get::<crate::server::ClientCerts>()
             .map(|c| std::sync::Arc::clone(&c.0)),
     };
-    let resp = core.handle(&logical).await?;
+    // The request runs to completion in its own task: a client that goes away cannot cut
+    // it off between two of its effects (a database user created, its lease not yet
+    // stored — which nothing would ever revoke).
+    let core = Arc::clone(core);
+    let resp = tokio::spawn(async move { core.handle(&logical).await })
+        .await
+        .map_err(|_| CoreError::Aborted)??;
     Ok(response::envelope(request_id, resp))
 }

@@ -84,6 +84,9 @@ pub enum CoreError {
     /// The lease store.
     #[error(transparent)]
     Lease(#[from] crate::lease::LeaseError),
+    /// The task serving the request failed (a bug: it panicked).
+    #[error("the request's task failed")]
+    Aborted,
     /// The CLI preflight (`sys/internal/ui/mounts`) found no accessible mount.
     #[error("preflight capability check returned 403, please ensure client's policies grant access to path {0:?}")]
     PreflightDenied(String),
@@ -132,6 +135,7 @@ impl CoreError {
             CoreError::Lease(e) => e.kind(),
             CoreError::Policy(e) => e.kind(),
             CoreError::PreflightDenied(_) => ErrorKind::PermissionDenied,
+            CoreError::Aborted => ErrorKind::Internal,
         }
     }
 
