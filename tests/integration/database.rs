@@ -1073,3 +1073,54 @@ async fn a_client_that_hangs_up_never_leaves_a_credential_without_a_lease() {
     assert_eq!(a.status, 204);
     assert_eq!(roles().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_prefix_on_an_auth_path_revokes_the_tokens_created_there() {
+    let s = TestServer::start().await;
+    let init = s.init_and_unseal(1, 1).await;
+    let root = init.root_token.as_str();
+    let a = s
+        .call(
+            "POST",
+            "/v1/sys/auth/userpass",
+            Some(json!({"type": "userpass"})),
+            Some(root),
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    s.call(
+        "POST",
+        "/v1/auth/userpass/users/alice",
+        Some(json!({"password": "pw-alice-1", "token_policies": "default"})),
+        Some(root),
+    )
+    .await;
+    let login = s
+        .call(
+            "POST",
+            "/v1/auth/userpass/login/alice",
+            Some(json!({"password": "pw-alice-1"})),
+            None,
+        )
+        .await;
+    assert_eq!(login.status, 200);
+    let alice = client_token(&login.body);
+    let other = client_token(&s.create_token(root, json!({"policies": ["default"]})).await);
+    let a = s
+        .call(
+            "PUT",
+            "/v1/sys/leases/revoke-prefix/auth/userpass/",
+            None,
+            Some(root),
+        )
+        .await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    let a = s
+        .call("GET", "/v1/auth/token/lookup-self", None, Some(&alice))
+        .await;
+    assert_eq!(a.status, 403, "the userpass token is gone");
+    let a = s
+        .call("GET", "/v1/auth/token/lookup-self", None, Some(&other))
+        .await;
+    assert_eq!(a.status, 200, "tokens created elsewhere stay");
+}

@@ -255,8 +255,12 @@ impl Core {
         mode: RevokeMode,
     ) -> Result<usize, CoreError> {
         let folder = format!("{}/", prefix.trim_end_matches('/'));
-        let tokens = unsealed.tokens.revoke_by_path_prefix(&folder).await?;
-        self.after_token_revocation(unsealed, &tokens).await?;
+        // Tokens are created under `auth/…` only; anything else would be a walk over every
+        // token for nothing (an unmount of a secrets engine comes through here).
+        if folder.starts_with("auth/") {
+            let tokens = unsealed.tokens.revoke_by_path_prefix(&folder).await?;
+            self.after_token_revocation(unsealed, &tokens).await?;
+        }
         // The total for the message; a page at a time, so no list of ids is held.
         let total = count_with_prefix(unsealed, &folder).await?;
         let mut count = 0;
