@@ -39,9 +39,8 @@
 //! - A role with `bind_secret_id=false` must have `secret_id_bound_cidrs` or
 //!   `token_bound_cidrs` (Vault's rule): every stored role has at least one constraint.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
@@ -517,30 +516,9 @@ async fn save_role(
 
 // --- Locks ---
 
-type LockTable = Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>;
-
-/// Entries in the lock table beyond which idle ones are dropped.
-const PRUNE_AT: usize = 256;
-
 /// Takes the async lock `key` (a role name or [`ROLE_ID_LOCK`]) of the mount.
 async fn lock(ctx: &MountContext, key: &str) -> OwnedMutexGuard<()> {
-    static TABLE: OnceLock<LockTable> = OnceLock::new();
-    let lock = {
-        let mut table = TABLE
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if table.len() >= PRUNE_AT {
-            // Only the table holds an idle lock: nobody waits on it or holds it.
-            table.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        Arc::clone(
-            table
-                .entry((ctx.accessor.clone(), key.to_string()))
-                .or_default(),
-        )
-    };
-    lock.lock_owned().await
+    crate::engines::item_lock::lock_item(&ctx.accessor, key).await
 }
 
 // --- Roles ---

@@ -11,6 +11,7 @@
 pub mod cubbyhole;
 pub mod database;
 pub mod error;
+pub mod item_lock;
 pub mod kv;
 
 use serde_json::{Map, Value};

@@ -45,8 +45,6 @@ mod statements;
 mod static_roles;
 mod username;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -417,31 +415,32 @@ async fn list_keys(ctx: &MountContext, prefix: &str) -> Result<EngineResponse, E
     Ok(EngineResponse::data(json!({ "keys": keys })))
 }
 
-type LockTable = Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>;
-
-/// Entries in the lock table beyond which idle ones are dropped.
-const PRUNE_AT: usize = 256;
+/// Sets `username`'s password to `password` with the `configured` statements, or the
+/// plugin's `defaults` when there are none (root rotation, static-role rotation).
+async fn set_password(
+    conn: &driver::Connection,
+    configured: &[String],
+    defaults: &[&str],
+    username: &str,
+    password: &str,
+) -> Result<(), driver::DriverError> {
+    let statements: Vec<String> = if configured.is_empty() {
+        defaults.iter().map(|s| (*s).to_string()).collect()
+    } else {
+        configured.to_vec()
+    };
+    let vars = driver::Vars {
+        name: username,
+        password: Some(password),
+        expiration: None,
+    };
+    conn.execute(&statements, &vars).await
+}
 
 /// Takes the async lock of item `prefix + name` of the mount (held across the item's
 /// read-modify-write, including its database calls; never shared between items).
 async fn lock(ctx: &MountContext, prefix: &str, name: &str) -> OwnedMutexGuard<()> {
-    static TABLE: OnceLock<LockTable> = OnceLock::new();
-    let lock = {
-        let mut table = TABLE
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if table.len() >= PRUNE_AT {
-            // Only the table holds an idle lock: nobody waits on it or holds it.
-            table.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        Arc::clone(
-            table
-                .entry((mount_id(ctx), format!("{prefix}{name}")))
-                .or_default(),
-        )
-    };
-    lock.lock_owned().await
+    crate::engines::item_lock::lock_item(&mount_id(ctx), &format!("{prefix}{name}")).await
 }
 
 /// Test harness shared by the resource files' tests.
