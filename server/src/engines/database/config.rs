@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::connections::Connections;
-use super::driver::{ConnectionSettings, DriverError, Plugin, Vars};
+use super::driver::{ConnectionSettings, DriverError, Plugin};
 use super::secret::StoredSecret;
 use super::username::UsernameTemplate;
 use super::{
@@ -467,21 +467,15 @@ pub(super) async fn rotate_root(
     let mount = mount_id(ctx);
     let conn = conns.connection(&mount, name, &config)?;
     let password = generate_password(conns, &config.password_policy).await?;
-    let statements: Vec<String> = if config.root_rotation_statements.is_empty() {
-        plugin
-            .default_root_rotation_statements()
-            .iter()
-            .map(|s| (*s).to_string())
-            .collect()
-    } else {
-        config.root_rotation_statements.clone()
-    };
-    let vars = Vars {
-        name: &config.username,
-        password: Some(&password),
-        expiration: None,
-    };
-    conn.execute(&statements, &vars).await.map_err(|e| {
+    super::set_password(
+        &conn,
+        &config.root_rotation_statements,
+        plugin.default_root_rotation_statements(),
+        &config.username,
+        &password,
+    )
+    .await
+    .map_err(|e| {
         let message = match &e {
             DriverError::Connect(_) => format!("error verifying connection: {e}"),
             _ => format!("failed to update user: {}", multierror(&query_failure(&e))),

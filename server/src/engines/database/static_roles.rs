@@ -24,7 +24,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::connections::Connections;
-use super::driver::{validate_username, DriverError, Vars};
+use super::driver::{validate_username, DriverError};
 use super::roles::conversion_error;
 use super::rotation::{self, Rotation};
 use super::secret::StoredSecret;
@@ -436,21 +436,15 @@ async fn set_password(
     let plugin = config.plugin()?;
     let conn = conns.connection(&mount_id(ctx), &role.db_name, &config)?;
     let password = generate_password(conns, &config.password_policy).await?;
-    let statements: Vec<String> = if role.rotation_statements.is_empty() {
-        plugin
-            .default_static_rotation_statements()
-            .iter()
-            .map(|s| (*s).to_string())
-            .collect()
-    } else {
-        role.rotation_statements.clone()
-    };
-    let vars = Vars {
-        name: &role.username,
-        password: Some(&password),
-        expiration: None,
-    };
-    conn.execute(&statements, &vars).await.map_err(|e| {
+    super::set_password(
+        &conn,
+        &role.rotation_statements,
+        plugin.default_static_rotation_statements(),
+        &role.username,
+        &password,
+    )
+    .await
+    .map_err(|e| {
         // OpenBao's words (its plugin connects and verifies first).
         let message = match &e {
             DriverError::Connect(_) => format!("error verifying connection: {e}"),
