@@ -108,8 +108,13 @@ fn suffix() -> String {
 async fn pg_server(cfg: &tokio_postgres::Config, host: &str, port: u16) -> (TestServer, String) {
     let s = TestServer::start().await;
     let init = s.init_and_unseal(1, 1).await;
-    let root = init.root_token.clone();
-    let t = Some(root.as_str());
+    pg_mount(&s, &init.root_token, cfg, host, port).await;
+    (s, init.root_token)
+}
+
+/// Mounts `database/` with a `pg` connection to PostgreSQL at `host:port`.
+async fn pg_mount(s: &TestServer, root: &str, cfg: &tokio_postgres::Config, host: &str, port: u16) {
+    let t = Some(root);
     let a = s
         .call(
             "POST",
@@ -136,7 +141,6 @@ async fn pg_server(cfg: &tokio_postgres::Config, host: &str, port: u16) -> (Test
         )
         .await;
     assert_eq!(a.status, 204, "{:?}", a.body);
-    (s, root)
 }
 
 async fn pg_role(s: &TestServer, root: &str, name: &str, default_ttl: &str, max_ttl: &str) {
@@ -490,29 +494,7 @@ async fn leases_survive_a_restart_and_still_expire_on_time() {
     let init = s.init_and_unseal(1, 1).await;
     let root = init.root_token.clone();
     // Same set-up as pg_server, on a server we can restart.
-    let t = Some(root.as_str());
-    s.call(
-        "POST",
-        "/v1/sys/mounts/database",
-        Some(json!({"type": "database"})),
-        t,
-    )
-    .await;
-    let a = s
-        .call(
-            "POST",
-            "/v1/database/config/pg",
-            Some(json!({
-                "plugin_name": "postgresql-database-plugin",
-                "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/postgres?sslmode=disable"),
-                "username": cfg.get_user().unwrap_or("postgres"),
-                "password": "unused-with-trust",
-                "allowed_roles": "*",
-            })),
-            t,
-        )
-        .await;
-    assert_eq!(a.status, 204, "{:?}", a.body);
+    pg_mount(&s, &root, &cfg, &host, port).await;
     let admin = pg_admin(&cfg).await;
     let role = format!("rs{}", suffix());
     pg_role(&s, &root, &role, "6s", "1h").await;
