@@ -15,6 +15,7 @@ use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::driver::live_tests::{env_url, suffix};
 use super::testing::Mount;
 use super::{renew, revoke, rotate_due_static_roles};
 use crate::core::request::Operation::{Delete, Read, Update};
@@ -22,26 +23,6 @@ use crate::engines::{EngineError, EngineResponse};
 
 const PG_VAR: &str = "STRONGROOM_TEST_POSTGRES_URL";
 const MY_VAR: &str = "STRONGROOM_TEST_MYSQL_URL";
-
-fn env_url(var: &str, test: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{var} must be set under CI=true ({test})"
-            );
-            println!("SKIPPED {test}: {var} is not set");
-            None
-        }
-    }
-}
-
-fn suffix() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).unwrap();
-    hex::encode(bytes)
-}
 
 /// `scheme://user@rest` → `scheme://{{username}}:{{password}}@rest`.
 fn templated(url: &str) -> String {

@@ -19,7 +19,9 @@ use super::dsn::{mysql_target, MysqlAddr};
 use super::scrub::Scrubber;
 use super::*;
 
-fn env_url(var: &str, test: &str) -> Option<String> {
+/// The URL in `var`, or `None` (the test says it was skipped); under `CI=true` a
+/// missing URL fails the test. Shared with the engine's live tests.
+pub(crate) fn env_url(var: &str, test: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
@@ -33,7 +35,8 @@ fn env_url(var: &str, test: &str) -> Option<String> {
     }
 }
 
-fn suffix() -> String {
+/// A random suffix for names a test creates in a shared database.
+pub(crate) fn suffix() -> String {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();
     hex::encode(bytes)

@@ -26,7 +26,7 @@ mod template;
 mod username;
 
 #[cfg(test)]
-mod live_tests;
+pub(crate) mod live_tests;
 
 use std::sync::Arc;
 use std::time::Duration;
