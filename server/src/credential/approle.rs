@@ -524,14 +524,7 @@ async fn lock(ctx: &MountContext, key: &str) -> OwnedMutexGuard<()> {
 // --- Roles ---
 
 async fn list_roles(ctx: &MountContext) -> Result<EngineResponse, EngineError> {
-    let keys: Vec<String> = ctx
-        .view
-        .list("role/")
-        .await?
-        .into_iter()
-        .filter(|k| !k.ends_with('/'))
-        .collect();
-    list_response(keys)
+    crate::engines::list_items(&ctx.view, "role/").await
 }
 
 async fn read_role(ctx: &MountContext, name: &str) -> Result<EngineResponse, EngineError> {
@@ -952,7 +945,7 @@ async fn list_secret_ids(ctx: &MountContext, name: &str) -> Result<EngineRespons
         }
     }
     keys.sort();
-    list_response(keys)
+    crate::engines::keys_response(keys)
 }
 
 fn required_secret_id(data: &Map<String, Value>) -> Result<SecretId, EngineError> {
@@ -1124,14 +1117,6 @@ fn field_err(e: FieldError) -> EngineError {
 
 fn duration(data: &Map<String, Value>, name: &str) -> Result<Option<u64>, EngineError> {
     token_fields::duration(data, &[name])
-}
-
-/// A LIST answer; an empty list is a 404, as Vault answers.
-fn list_response(keys: Vec<String>) -> Result<EngineResponse, EngineError> {
-    if keys.is_empty() {
-        return Err(EngineError::NotFound);
-    }
-    Ok(EngineResponse::data(json!({ "keys": keys })))
 }
 
 /// Whether every block of `inner` lies inside a block of `outer` (an empty `outer`

@@ -374,16 +374,7 @@ fn field_err(e: crate::core::fields::FieldError) -> EngineError {
 
 /// `LIST certs/`.
 async fn list_roles(view: &StorageView) -> Result<EngineResponse, EngineError> {
-    let keys: Vec<String> = view
-        .list("cert/")
-        .await?
-        .into_iter()
-        .filter(|k| !k.ends_with('/'))
-        .collect();
-    if keys.is_empty() {
-        return Err(EngineError::NotFound);
-    }
-    Ok(EngineResponse::data(json!({ "keys": keys })))
+    crate::engines::list_items(view, "cert/").await
 }
 
 /// `GET certs/:name`.

@@ -30,7 +30,7 @@ use std::sync::{Arc, LazyLock, OnceLock};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tokio::sync::{Mutex, MutexGuard, Semaphore};
 use zeroize::Zeroizing;
 
@@ -475,11 +475,7 @@ fn not_found_user() -> EngineError {
 
 /// `LIST users/`.
 async fn list_users(view: &StorageView) -> Result<EngineResponse, EngineError> {
-    let keys = view.list("user/").await?;
-    if keys.is_empty() {
-        return Err(EngineError::NotFound);
-    }
-    Ok(EngineResponse::data(json!({ "keys": keys })))
+    crate::engines::list_items(view, "user/").await
 }
 
 /// `GET users/:username`: the tokenfields, never the password.

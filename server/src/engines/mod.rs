@@ -65,6 +65,26 @@ impl MountContext {
     }
 }
 
+/// A LIST answer: `{"keys": [...]}`; an empty list is a 404, as Vault answers.
+pub fn keys_response(keys: Vec<String>) -> Result<EngineResponse, EngineError> {
+    if keys.is_empty() {
+        return Err(EngineError::NotFound);
+    }
+    Ok(EngineResponse::data(serde_json::json!({ "keys": keys })))
+}
+
+/// `LIST` of the items stored directly under `prefix` of a view (sub-folders left out),
+/// as [`keys_response`] answers it.
+pub async fn list_items(view: &StorageView, prefix: &str) -> Result<EngineResponse, EngineError> {
+    let keys: Vec<String> = view
+        .list(prefix)
+        .await?
+        .into_iter()
+        .filter(|k| !k.ends_with('/'))
+        .collect();
+    keys_response(keys)
+}
+
 /// One request for an engine. `Debug` shows field names only, never values.
 pub struct EngineRequest<'a> {
     /// What to do.

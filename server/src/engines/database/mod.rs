@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::OwnedMutexGuard;
 use zeroize::Zeroizing;
@@ -400,19 +400,9 @@ async fn store_json_retrying<T: Serialize>(
     }
 }
 
-/// `LIST <prefix>`: `{"keys": [...]}`, 404 when empty.
+/// `LIST <prefix>`: the items of one resource.
 async fn list_keys(ctx: &MountContext, prefix: &str) -> Result<EngineResponse, EngineError> {
-    let keys: Vec<String> = ctx
-        .view
-        .list(prefix)
-        .await?
-        .into_iter()
-        .filter(|k| !k.ends_with('/'))
-        .collect();
-    if keys.is_empty() {
-        return Err(EngineError::NotFound);
-    }
-    Ok(EngineResponse::data(json!({ "keys": keys })))
+    crate::engines::list_items(&ctx.view, prefix).await
 }
 
 /// Sets `username`'s password to `password` with the `configured` statements, or the
@@ -534,6 +524,8 @@ pub(super) mod testing {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
