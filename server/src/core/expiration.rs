@@ -499,6 +499,7 @@ async fn engine_revoke(
         // Nothing else issues leased secrets.
         MountType::Kv
         | MountType::Cubbyhole
+        | MountType::Transit
         | MountType::System
         | MountType::Token
         | MountType::Userpass

@@ -267,6 +267,7 @@ impl Core {
             MountType::Database => {
                 engines::database::handle(engine_req, &unsealed.databases).await?
             }
+            MountType::Transit => engines::transit::handle(engine_req).await?,
             MountType::System
             | MountType::Token
             | MountType::Userpass
@@ -315,6 +316,7 @@ async fn engine_exists(
         },
         MountType::Cubbyhole => engines::cubbyhole::exists(engine_req).await?,
         MountType::Database => engines::database::exists(engine_req).await?,
+        MountType::Transit => engines::transit::exists(engine_req).await?,
         MountType::System
         | MountType::Token
         | MountType::Userpass

@@ -13,6 +13,7 @@ pub mod database;
 pub mod error;
 pub mod item_lock;
 pub mod kv;
+pub mod transit;
 
 use serde_json::{Map, Value};
 

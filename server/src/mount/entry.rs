@@ -30,6 +30,8 @@ pub enum MountType {
     Cert,
     /// Dynamic and static database credentials (PostgreSQL, MySQL/MariaDB).
     Database,
+    /// Encryption as a service: named keys that never leave the vault.
+    Transit,
 }
 
 impl MountType {
@@ -40,6 +42,7 @@ impl MountType {
             "kv-v1" => Ok((MountType::Kv, Some("1"))),
             "kv-v2" => Ok((MountType::Kv, Some("2"))),
             "database" => Ok((MountType::Database, None)),
+            "transit" => Ok((MountType::Transit, None)),
             "" => Err(MountError::MissingType),
             other => Err(MountError::UnknownType(other.to_string())),
         }
@@ -67,6 +70,7 @@ impl MountType {
             MountType::Approle => "approle",
             MountType::Cert => "cert",
             MountType::Database => "database",
+            MountType::Transit => "transit",
         }
     }
 
