@@ -54,10 +54,6 @@ pub enum ApiError {
     /// `X-Vault-Wrap-TTL` is not a duration.
     #[error("error parsing X-Vault-Wrap-TTL header: {0}")]
     BadWrapTtl(String),
-    /// Response wrapping was requested; it is not available yet, and answering
-    /// unwrapped would hand out what the client meant to be wrapped.
-    #[error("response wrapping (X-Vault-Wrap-TTL) is not supported by this server yet")]
-    WrappingUnsupported,
     /// The request took longer than the configured timeout.
     #[error("request timed out")]
     Timeout,
@@ -88,8 +84,7 @@ impl ApiError {
             | ApiError::BadQuery(_)
             | ApiError::BadForwardedFor
             | ApiError::ListAndScan
-            | ApiError::BadWrapTtl(_)
-            | ApiError::WrappingUnsupported => ErrorKind::Invalid,
+            | ApiError::BadWrapTtl(_) => ErrorKind::Invalid,
         }
     }
 

@@ -300,13 +300,14 @@ async fn serve(app: &ApiState, request_id: &str, req: Request<Body>) -> Result<R
     if core.is_sealed() {
         return Err(CoreError::Sealed.into());
     }
-    if let Some(ttl) = header_str(&parts.headers, "x-vault-wrap-ttl") {
-        let seconds = crate::core::duration::parse_seconds(ttl)
-            .map_err(|e| ApiError::BadWrapTtl(e.to_string()))?;
-        if seconds > 0 {
-            return Err(ApiError::WrappingUnsupported);
-        }
-    }
+    let wrap_ttl = match header_str(&parts.headers, "x-vault-wrap-ttl") {
+        Some(ttl) => Some(
+            crate::core::duration::parse_seconds(ttl)
+                .map_err(|e| ApiError::BadWrapTtl(e.to_string()))?,
+        )
+        .filter(|&s| s > 0),
+        None => None,
+    };
     let path = if operation == Operation::List && !logical_path.ends_with('/') {
         format!("{logical_path}/")
     } else {
@@ -330,6 +331,7 @@ async fn serve(app: &ApiState, request_id: &str, req: Request<Body>) -> Result<R
             .extensions
             .get::<crate::server::ClientCerts>()
             .map(|c| std::sync::Arc::clone(&c.0)),
+        wrap_ttl,
     };
     // The request runs to completion in its own task: a client that goes away cannot cut
     // it off between two of its effects (a database user created, its lease not yet

@@ -51,13 +51,19 @@ pub fn envelope(request_id: &str, resp: LogicalResponse) -> Response {
         ResponseStatus::Ok => StatusCode::OK,
         ResponseStatus::NotFoundWithData => StatusCode::NOT_FOUND,
     };
+    // A wrapped response carries no request id: the caller learns nothing but `wrap_info`.
+    let request_id = if resp.wrap_info.is_some() {
+        ""
+    } else {
+        request_id
+    };
     let env = Envelope::<Value> {
         request_id: request_id.to_string(),
         lease_id: resp.lease_id,
         renewable: resp.renewable,
         lease_duration: resp.lease_duration,
         data: resp.data,
-        wrap_info: None,
+        wrap_info: resp.wrap_info,
         warnings: (!resp.warnings.is_empty()).then_some(resp.warnings),
         auth: resp.auth,
         mount_type: resp.mount_type,

@@ -33,15 +33,28 @@ pub struct Caller<'a> {
 }
 
 impl Core {
-    /// Serves one logical request.
+    /// Serves one logical request: dispatch, then response wrapping when asked for.
     pub async fn handle(&self, req: &LogicalRequest) -> Result<LogicalResponse, CoreError> {
         let unsealed = self.unsealed()?;
+        let resp = self.dispatch(&unsealed, req).await?;
+        match req.wrap_ttl {
+            Some(ttl) => self.wrap_response(&unsealed, req, resp, ttl).await,
+            None => Ok(resp),
+        }
+    }
+
+    /// Routes, resolves the token, authorises and runs one request.
+    async fn dispatch(
+        &self,
+        unsealed: &Arc<Unsealed>,
+        req: &LogicalRequest,
+    ) -> Result<LogicalResponse, CoreError> {
         let route = router::resolve_fixed(&req.path)
             .or_else(|| unsealed.mounts.resolve(&req.path).map(Route::Mount));
         if let Some(Route::Mount(mount)) = &route {
             if credential::is_login_path(mount.entry.mount_type, &mount.rel) {
                 // Logins are the one thing done without a token (any token is ignored).
-                return self.login(&unsealed, mount, req).await;
+                return self.login(unsealed, mount, req).await;
             }
         }
         let token = req.token.as_ref().ok_or(CoreError::PermissionDenied)?;
@@ -65,12 +78,12 @@ impl Core {
             (stored.entry, false)
         };
         let result = self
-            .handle_as(&unsealed, req, route, token, id_hash.clone(), entry)
+            .handle_as(unsealed, req, route, token, id_hash.clone(), entry)
             .await;
         if last_use {
             // The request that spent the last use is done: now the token goes.
             let revoked = unsealed.tokens.revoke_tree(&id_hash).await?;
-            self.after_token_revocation(&unsealed, &revoked).await?;
+            self.after_token_revocation(unsealed, &revoked).await?;
         }
         result
     }
@@ -349,7 +362,7 @@ fn authorize(
         needs: needed(req.operation, exists),
         needs_sudo,
         params: Some(&req.data),
-        wrap_ttl: None,
+        wrap_ttl: req.wrap_ttl.map(std::time::Duration::from_secs),
     };
     Ok(caller.acl.authorize(&request)?)
 }

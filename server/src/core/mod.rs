@@ -19,6 +19,7 @@ pub use handle::Caller;
 mod lifecycle;
 mod login;
 mod rekey;
+mod wrapping;
 
 use std::sync::Arc;
 

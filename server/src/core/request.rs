@@ -55,6 +55,9 @@ pub struct LogicalRequest {
     pub remote_addr: Option<std::net::IpAddr>,
     /// The TLS client certificate chain (leaf first), when the client presented one.
     pub client_certs: Option<CertChain>,
+    /// `X-Vault-Wrap-TTL`, seconds, when the client asked for the response to be wrapped
+    /// (a TTL of 0 means no wrapping and is `None`).
+    pub wrap_ttl: Option<u64>,
 }
 
 /// A client's TLS certificate chain as presented in the handshake, leaf first.
@@ -76,6 +79,7 @@ impl std::fmt::Debug for LogicalRequest {
             .field("token", &self.token)
             .field("remote_addr", &self.remote_addr)
             .field("client_certs", &self.client_certs.as_ref().map(|c| c.len()))
+            .field("wrap_ttl", &self.wrap_ttl)
             .finish()
     }
 }
@@ -101,6 +105,9 @@ pub struct LogicalResponse {
     pub mount_type: String,
     /// 200, or 404 with the envelope.
     pub status: ResponseStatus,
+    /// Set when the response was wrapped: then everything else is empty and the envelope
+    /// shows only this (and an empty `request_id`).
+    pub wrap_info: Option<strongroom_client::api::WrapInfo>,
 }
 
 impl LogicalResponse {
@@ -123,6 +130,7 @@ impl LogicalResponse {
             && self.lease_id.is_empty()
             && self.data.is_none()
             && self.auth.is_none()
+            && self.wrap_info.is_none()
             && self.warnings.is_empty()
     }
 }
@@ -173,6 +181,7 @@ mod tests {
             token: ClientToken::parse("hvs.tokentokentoken"),
             remote_addr: None,
             client_certs: None,
+            wrap_ttl: None,
         };
         let shown = format!("{req:?}");
         assert!(shown.contains("password"));
