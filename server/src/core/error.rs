@@ -90,6 +90,12 @@ pub enum CoreError {
     /// The CLI preflight (`sys/internal/ui/mounts`) found no accessible mount.
     #[error("preflight capability check returned 403, please ensure client's policies grant access to path {0:?}")]
     PreflightDenied(String),
+    /// `sys/wrapping/unwrap` with neither a token in the body nor a token header.
+    #[error("error validating wrapping token: empty token in request body")]
+    WrappingTokenMissing,
+    /// A wrapping token that is unknown, expired, spent, or not a wrapping token.
+    #[error("wrapping token is not valid or does not exist")]
+    WrappingTokenInvalid,
 }
 
 impl From<ShamirError> for CoreError {
@@ -134,7 +140,10 @@ impl CoreError {
             CoreError::Engine(e) => e.kind(),
             CoreError::Lease(e) => e.kind(),
             CoreError::Policy(e) => e.kind(),
-            CoreError::PreflightDenied(_) => ErrorKind::PermissionDenied,
+            CoreError::PreflightDenied(_) | CoreError::WrappingTokenMissing => {
+                ErrorKind::PermissionDenied
+            }
+            CoreError::WrappingTokenInvalid => ErrorKind::Invalid,
             CoreError::Aborted => ErrorKind::Internal,
         }
     }

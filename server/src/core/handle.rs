@@ -57,6 +57,16 @@ impl Core {
                 return self.login(unsealed, mount, req).await;
             }
         }
+        // Wrapping paths a wrapping token itself uses, or that need no token.
+        match (req.path.as_str(), req.operation) {
+            ("sys/wrapping/lookup", _) => return self.wrapping_lookup_request(unsealed, req).await,
+            ("sys/wrapping/unwrap", Operation::Update)
+                if super::wrapping::body_token(&req.data)?.is_none() =>
+            {
+                return self.unwrap_presented(unsealed, req).await;
+            }
+            _ => {}
+        }
         let token = req.token.as_ref().ok_or(CoreError::PermissionDenied)?;
         let id_hash = unsealed.tokens.id_hash(token);
         let stored = unsealed
@@ -64,6 +74,11 @@ impl Core {
             .resolve_hash(&id_hash)
             .await?
             .ok_or(CoreError::PermissionDenied)?;
+        if super::wrapping::is_wrapping_token(&stored.entry) {
+            // A wrapping token opens nothing but its own unwrap (above); refusing it here
+            // does not spend its one use.
+            return Err(CoreError::PermissionDenied);
+        }
         if !cidrs_allow(&stored.entry.bound_cidrs, req.remote_addr) {
             return Err(CoreError::PermissionDenied);
         }

@@ -19,7 +19,7 @@ pub use handle::Caller;
 mod lifecycle;
 mod login;
 mod rekey;
-mod wrapping;
+pub mod wrapping;
 
 use std::sync::Arc;
 

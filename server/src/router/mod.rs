@@ -84,6 +84,14 @@ pub enum SysEndpoint {
     PasswordPolicy(String),
     /// `GET sys/policies/password/<name>/generate`.
     PasswordPolicyGenerate(String),
+    /// `sys/wrapping/wrap`: wraps the request body (needs `X-Vault-Wrap-TTL`).
+    WrappingWrap,
+    /// `sys/wrapping/unwrap` with a wrapping token in the body.
+    WrappingUnwrap,
+    /// `sys/wrapping/rewrap`.
+    WrappingRewrap,
+    /// `sys/wrapping/lookup` (also answered without a token, before the ACL).
+    WrappingLookup,
 }
 
 /// An `auth/token/` endpoint.
@@ -188,6 +196,10 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         "sys/leases/count" => Route::Sys(SysEndpoint::LeaseCount),
         "sys/leases" => Route::Sys(SysEndpoint::Leases),
         "sys/policies/password" => Route::Sys(SysEndpoint::PasswordPolicies),
+        "sys/wrapping/wrap" => Route::Sys(SysEndpoint::WrappingWrap),
+        "sys/wrapping/unwrap" => Route::Sys(SysEndpoint::WrappingUnwrap),
+        "sys/wrapping/rewrap" => Route::Sys(SysEndpoint::WrappingRewrap),
+        "sys/wrapping/lookup" => Route::Sys(SysEndpoint::WrappingLookup),
         "auth/token/create" => Route::Token(TokenEndpoint::Create),
         "auth/token/create-orphan" => Route::Token(TokenEndpoint::CreateOrphan),
         "auth/token/lookup" => Route::Token(TokenEndpoint::Lookup),

@@ -16,6 +16,7 @@ mod rotate;
 pub mod rotate_root;
 mod seal;
 pub mod ui_mounts;
+mod wrapping;
 
 use crate::core::request::{LogicalRequest, LogicalResponse, Operation};
 use crate::core::{Caller, Core, CoreError, Unsealed};
@@ -122,6 +123,11 @@ pub async fn handle(
             Operation::Read => password_policies::generate(&unsealed.passwords, &name).await,
             _ => Err(CoreError::MethodNotAllowed),
         },
+        SysEndpoint::WrappingWrap => wrapping::wrap(req),
+        SysEndpoint::WrappingUnwrap => wrapping::unwrap(core, unsealed, req).await,
+        SysEndpoint::WrappingRewrap => wrapping::rewrap(core, unsealed, req).await,
+        // Answered before the ACL by the pipeline (no token needed).
+        SysEndpoint::WrappingLookup => Err(CoreError::UnsupportedPath),
     }
 }
 
