@@ -146,6 +146,17 @@ fn scenario(bao: &Bao) {
     assert_eq!(got["data"]["data"], serde_json::json!({"a": "2", "c": "3"}));
     assert_eq!(got["data"]["metadata"]["version"], 3);
 
+    // Response wrapping (behaviour 39): `-wrap-ttl`, `unwrap`, wrapping lookup.
+    let w = bao.json(&["kv", "get", "-format=json", "-wrap-ttl=5m", "kvcli/app/x"]);
+    let wrap_token = w["wrap_info"]["token"].as_str().unwrap().to_string();
+    assert_eq!(w["wrap_info"]["ttl"], 300);
+    assert!(w["data"].is_null(), "{w}");
+    let looked = bao.json(&["write", "-format=json", "sys/wrapping/lookup", &format!("token={wrap_token}")]);
+    assert_eq!(looked["data"]["creation_path"], "kvcli/data/app/x");
+    let unwrapped = bao.json(&["unwrap", "-format=json", &wrap_token]);
+    assert_eq!(unwrapped["data"]["data"]["c"], "3");
+    assert_ne!(bao.run(&["unwrap", &wrap_token]).code, 0, "single use");
+
     bao.ok(&["kv", "delete", "kvcli/app/x"]);
     let deleted = bao.run(&["kv", "get", "-format=json", "kvcli/app/x"]);
     let shows_deletion = deleted.code != 0
