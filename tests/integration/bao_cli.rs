@@ -151,7 +151,12 @@ fn scenario(bao: &Bao) {
     let wrap_token = w["wrap_info"]["token"].as_str().unwrap().to_string();
     assert_eq!(w["wrap_info"]["ttl"], 300);
     assert!(w["data"].is_null(), "{w}");
-    let looked = bao.json(&["write", "-format=json", "sys/wrapping/lookup", &format!("token={wrap_token}")]);
+    let looked = bao.json(&[
+        "write",
+        "-format=json",
+        "sys/wrapping/lookup",
+        &format!("token={wrap_token}"),
+    ]);
     assert_eq!(looked["data"]["creation_path"], "kvcli/data/app/x");
     let unwrapped = bao.json(&["unwrap", "-format=json", &wrap_token]);
     assert_eq!(unwrapped["data"]["data"]["c"], "3");

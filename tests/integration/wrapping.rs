@@ -90,8 +90,7 @@ async fn behaviour_39_a_wrapped_read_shows_only_wrap_info_and_unwraps_once() {
     assert_eq!(l.body["data"]["creation_path"], "secret/data/app");
     assert_eq!(l.body["data"]["creation_ttl"], 60);
     assert_eq!(
-        l.body["data"]["creation_time"],
-        info["creation_time"],
+        l.body["data"]["creation_time"], info["creation_time"],
         "{:?}",
         l.body
     );
@@ -361,9 +360,7 @@ async fn behaviour_39_wrapping_tokens_expire_and_policies_bound_the_ttl() {
         .create_token(&root, json!({"policies": ["wrapped-only"]}))
         .await;
     let t = client_token(&t);
-    let plain = s
-        .call("GET", "/v1/secret/data/app", None, Some(&t))
-        .await;
+    let plain = s.call("GET", "/v1/secret/data/app", None, Some(&t)).await;
     assert_eq!(plain.status, 403);
     let too_long = wrapped(&s, "GET", "/v1/secret/data/app", None, Some(&t), "1h").await;
     assert_eq!(too_long.status, 403);
@@ -380,8 +377,14 @@ async fn behaviour_39_wrapping_tokens_expire_and_policies_bound_the_ttl() {
 async fn behaviour_39_cubbyholes_are_private() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    let a = client_token(&s.create_token(&root, json!({"policies": ["default"]})).await);
-    let b = client_token(&s.create_token(&root, json!({"policies": ["default"]})).await);
+    let a = client_token(
+        &s.create_token(&root, json!({"policies": ["default"]}))
+            .await,
+    );
+    let b = client_token(
+        &s.create_token(&root, json!({"policies": ["default"]}))
+            .await,
+    );
     let w = s
         .call(
             "POST",

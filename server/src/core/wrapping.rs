@@ -120,8 +120,13 @@ impl Core {
         if resp.is_empty() || resp.status != ResponseStatus::Ok || resp.wrap_info.is_some() {
             return Ok(resp);
         }
-        self.wrap_stored(unsealed, &req.path, StoredResponse::from_response(resp), ttl)
-            .await
+        self.wrap_stored(
+            unsealed,
+            &req.path,
+            StoredResponse::from_response(resp),
+            ttl,
+        )
+        .await
     }
 
     /// Creates the wrapping token and stores `stored` in its cubbyhole.
@@ -320,9 +325,7 @@ fn creation_time(entry: &TokenEntry) -> String {
 
 /// The `token` field of a wrapping request body: `None` when absent or empty; a value
 /// that is not a token is an invalid wrapping token.
-pub fn body_token(
-    data: &serde_json::Map<String, Value>,
-) -> Result<Option<ClientToken>, CoreError> {
+pub fn body_token(data: &serde_json::Map<String, Value>) -> Result<Option<ClientToken>, CoreError> {
     match data.get("token") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(t)) if t.is_empty() => Ok(None),
