@@ -256,7 +256,7 @@ async fn curl_style_json_and_wrap_ttl() {
     let key = a.body["keys"][0].as_str().unwrap().to_string();
     s.unseal_with(&[key]).await;
 
-    // Wrapping is not available yet: refuse rather than answer unwrapped.
+    // A wrap TTL wraps the answer: only `wrap_info`, nothing of the token lookup.
     let lookup = format!("{}/v1/auth/token/lookup-self", s.url());
     let a = s
         .send(
@@ -266,8 +266,10 @@ async fn curl_style_json_and_wrap_ttl() {
                 .header("X-Vault-Wrap-TTL", "5m"),
         )
         .await;
-    assert_eq!(a.status, 400);
-    assert!(a.errors()[0].contains("not supported"), "{:?}", a.errors());
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["wrap_info"]["ttl"], 300);
+    assert_eq!(a.body["data"], serde_json::Value::Null);
+    assert!(!String::from_utf8_lossy(&a.raw).contains(&root));
     let a = s
         .send(
             s.http()
