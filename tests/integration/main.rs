@@ -23,3 +23,4 @@ mod policies;
 mod seal;
 mod tls;
 mod tokens;
+mod transit;
