@@ -7,6 +7,8 @@
 //! A signature that does not verify is `{"valid":false}` with status 200; a malformed
 //! one is a 400. `verify` with `hmac` checks an HMAC from `hmac/`.
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
@@ -93,18 +95,23 @@ impl SigOptions {
     }
 }
 
-fn ed25519_key(
+/// The version's signing key, or the one derived for `context` (zeroized on drop).
+fn ed25519_key<'a>(
     key: &Key,
-    entry: &KeyVersion,
+    entry: &'a KeyVersion,
     context: Option<&[u8]>,
-) -> Result<ed25519_dalek::SigningKey, TransitError> {
+) -> Result<Cow<'a, ed25519_dalek::SigningKey>, TransitError> {
     match (key.derivation_context(context)?, &entry.material) {
         (Some(ctx), _) => {
             let seed = Key::derive(entry, ctx)?;
-            Ok(ed25519_dalek::SigningKey::from_bytes(&*seed.as_32()?))
+            Ok(Cow::Owned(ed25519_dalek::SigningKey::from_bytes(
+                &*seed.as_32()?,
+            )))
         }
-        (None, Material::Ed25519(sk)) => Ok((**sk).clone()),
-        (None, _) => Ok(ed25519_dalek::SigningKey::from_bytes(&*entry.key.as_32()?)),
+        (None, Material::Ed25519(sk)) => Ok(Cow::Borrowed(&**sk)),
+        (None, _) => Ok(Cow::Owned(ed25519_dalek::SigningKey::from_bytes(
+            &*entry.key.as_32()?,
+        ))),
     }
 }
 
@@ -130,7 +137,9 @@ fn sign_one(
         KeyType::Ed25519 => {
             let sk = ed25519_key(key, entry, context.as_deref().map(Vec::as_slice))?;
             (
-                ed25519_dalek::Signer::sign(&sk, &input).to_bytes().to_vec(),
+                ed25519_dalek::Signer::sign(&*sk, &input)
+                    .to_bytes()
+                    .to_vec(),
                 false,
             )
         }
