@@ -249,6 +249,41 @@ mod tests {
         assert!(!cache.exists(&ctx.view, "k").await.unwrap());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writes_and_fills_never_leave_a_stale_key() {
+        let ctx = MountContext::for_test("logical/t2/", "transit/", "transit_2").await;
+        let cache = Arc::new(KeyCache::new());
+        cache
+            .lock(&ctx.view, "k")
+            .await
+            .store(new_key("k"))
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let (cache, view) = (Arc::clone(&cache), ctx.view.clone());
+            tasks.push(tokio::spawn(async move {
+                if i % 2 == 0 {
+                    let locked = cache.lock(&view, "k").await;
+                    let mut k = locked.read_for_update().await.unwrap().unwrap();
+                    k.rotate().unwrap();
+                    locked.store(k).await.unwrap();
+                } else {
+                    // Evict and refill while rotations run.
+                    cache.remove(view.prefix(), "k");
+                    cache.load(&view, "k").await.unwrap().unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let cached = cache.load(&ctx.view, "k").await.unwrap().unwrap();
+        let stored = KeyCache::new().load(&ctx.view, "k").await.unwrap().unwrap();
+        assert_eq!(cached.latest_version, 9);
+        assert_eq!(stored.latest_version, 9);
+    }
+
     #[test]
     fn bounded() {
         let cache = KeyCache::new();
