@@ -23,4 +23,5 @@ mod policies;
 mod seal;
 mod tls;
 mod tokens;
+mod transit;
 mod wrapping;

@@ -50,6 +50,10 @@ pub fn envelope(request_id: &str, resp: LogicalResponse) -> Response {
     let status = match resp.status {
         ResponseStatus::Ok => StatusCode::OK,
         ResponseStatus::NotFoundWithData => StatusCode::NOT_FOUND,
+        ResponseStatus::BadRequestWithData => StatusCode::BAD_REQUEST,
+        ResponseStatus::WithDataStatus(code) => {
+            StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST)
+        }
     };
     // A wrapped response carries no request id: the caller learns nothing but `wrap_info`.
     let request_id = if resp.wrap_info.is_some() {

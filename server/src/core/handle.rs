@@ -139,7 +139,7 @@ impl Core {
                     display_name: &caller.entry.display_name,
                 };
                 let exists = if req.operation == Operation::Update {
-                    engine_exists(&mount, &engine_req).await?
+                    engine_exists(&mount, &engine_req, &unsealed.transit).await?
                 } else {
                     None
                 };
@@ -295,7 +295,7 @@ impl Core {
             MountType::Database => {
                 engines::database::handle(engine_req, &unsealed.databases).await?
             }
-            MountType::Transit => engines::transit::handle(engine_req).await?,
+            MountType::Transit => engines::transit::handle(engine_req, &unsealed.transit).await?,
             MountType::System
             | MountType::Token
             | MountType::Userpass
@@ -336,6 +336,7 @@ impl Core {
 async fn engine_exists(
     mount: &ResolvedMount,
     engine_req: &EngineRequest<'_>,
+    transit: &engines::transit::KeyCache,
 ) -> Result<Option<bool>, CoreError> {
     Ok(match mount.entry.mount_type {
         MountType::Kv => match mount.entry.kv_version() {
@@ -344,7 +345,7 @@ async fn engine_exists(
         },
         MountType::Cubbyhole => engines::cubbyhole::exists(engine_req).await?,
         MountType::Database => engines::database::exists(engine_req).await?,
-        MountType::Transit => engines::transit::exists(engine_req).await?,
+        MountType::Transit => engines::transit::exists(engine_req, transit).await?,
         MountType::System
         | MountType::Token
         | MountType::Userpass

@@ -199,6 +199,7 @@ impl Core {
             leases: crate::lease::LeaseStore::new(Arc::clone(&self.barrier)),
             expiration: super::expiration::Expiration::default(),
             databases: crate::engines::database::Connections::new(Arc::clone(&passwords)),
+            transit: crate::engines::transit::KeyCache::new(),
             passwords,
             mounts: MountRegistry::load(Arc::clone(&self.barrier)).await?,
             policies: PolicyStore::open(Arc::clone(&self.barrier))

@@ -74,6 +74,8 @@ pub struct Unsealed {
     pub expiration: expiration::Expiration,
     /// Live database connection pools.
     pub databases: crate::engines::database::Connections,
+    /// Decoded transit keys (dropped, with the keys, on seal).
+    pub transit: crate::engines::transit::KeyCache,
     /// Password policies (`sys/policies/password`).
     pub passwords: Arc<crate::password::PasswordPolicyStore>,
     /// Failed-login accounting (user lockout).

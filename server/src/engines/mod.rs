@@ -120,6 +120,10 @@ pub enum ResponseStatus {
     Ok,
     /// 404 *with* the full envelope (kv v2 reads of deleted/destroyed versions).
     NotFoundWithData,
+    /// 400 *with* the full envelope (transit batches with a failed item).
+    BadRequestWithData,
+    /// This status with the full envelope (transit `partial_failure_response_code`).
+    WithDataStatus(u16),
 }
 
 /// What an engine answers.
