@@ -332,10 +332,15 @@ async fn expiration_loop(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
 /// How often static database roles are checked for a due rotation.
 const ROTATION_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Rotates static database roles on their schedules until shutdown.
+/// How often transit keys are checked for a due automatic rotation (periods are ≥ 1h).
+const TRANSIT_ROTATION_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Rotates static database roles (and, once a minute, transit keys) on their schedules
+/// until shutdown.
 async fn rotation_loop(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(ROTATION_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_transit_pass = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -345,6 +350,12 @@ async fn rotation_loop(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(roles = n, "static database roles rotated"),
             Err(e) => tracing::warn!(error = %e, "static role rotation failed"),
+        }
+        if last_transit_pass.elapsed() >= TRANSIT_ROTATION_INTERVAL {
+            last_transit_pass = tokio::time::Instant::now();
+            if let Err(e) = core.rotate_transit_keys().await {
+                tracing::warn!(error = %e, "transit key rotation failed");
+            }
         }
     }
 }

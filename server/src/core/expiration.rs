@@ -398,6 +398,29 @@ impl Core {
         }
         Ok(rotated)
     }
+
+    /// One pass of transit key auto-rotation over every transit mount; returns how many
+    /// keys were rotated. A no-op while sealed.
+    pub async fn rotate_transit_keys(&self) -> Result<usize, CoreError> {
+        let Ok(unsealed) = self.unsealed() else {
+            return Ok(0);
+        };
+        let now = OffsetDateTime::now_utc();
+        let mut rotated = 0;
+        for entry in unsealed.mounts.list() {
+            if entry.mount_type != MountType::Transit {
+                continue;
+            }
+            let ctx = mount_ctx(&unsealed, &entry)?;
+            match engines::transit::rotate_due_keys(&ctx, &unsealed.transit, now).await {
+                Ok(n) => rotated += n,
+                Err(e) => {
+                    tracing::warn!(mount = %entry.path, error = %e, "transit key rotation pass failed");
+                }
+            }
+        }
+        Ok(rotated)
+    }
 }
 
 /// Schedules (due now) up to [`PASS_LIMIT`] leases of revoked tokens, concurrently, and

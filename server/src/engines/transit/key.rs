@@ -234,7 +234,7 @@ impl KeyVersion {
         })
     }
 
-    fn created(&self) -> OffsetDateTime {
+    pub(super) fn created(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(self.created_ns)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }

@@ -20,6 +20,7 @@
 //! - Every key write holds the key's item lock and updates or evicts the cache entry
 //!   before releasing it, so the cached key is never older than the stored one.
 
+mod auto_rotate;
 mod batch;
 mod cache;
 mod cipher;
@@ -141,6 +142,16 @@ pub async fn handle(
     result.map_err(EngineError::from)
 }
 
+/// Rotates the mount's keys whose `auto_rotate_period` has passed since their latest
+/// version (see `auto_rotate.rs`); returns how many were rotated.
+pub async fn rotate_due_keys(
+    ctx: &super::MountContext,
+    cache: &KeyCache,
+    now: time::OffsetDateTime,
+) -> Result<usize, EngineError> {
+    Ok(auto_rotate::rotate_due_keys(cache, &ctx.view, now).await?)
+}
+
 /// Existence check for writes (create vs update): whether the key exists, for
 /// `keys/:name` and `encrypt/:name` (upsert); `None` elsewhere.
 pub async fn exists(
@@ -158,7 +169,7 @@ pub async fn exists(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(super) mod tests {
     use serde_json::{json, Map, Value};
 
     use super::*;
