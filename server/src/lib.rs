@@ -25,3 +25,4 @@ pub mod server;
 pub mod storage;
 pub mod system;
 pub mod tls;
+pub mod tools;

@@ -347,3 +347,84 @@ async fn upsert_needs_create_capability() {
     assert_eq!(a.status, 403, "{:?}", a.body);
     assert_eq!(t.call("GET", "keys/fresh", None).await.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hash_and_random_on_transit_and_sys_tools() {
+    let t = Transit::new().await;
+    let app = client_token(
+        &t.s.create_token(&t.root, json!({"policies": ["default"]}))
+            .await,
+    );
+    let hello = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+    // sys/tools/hash is in the default policy; sys/tools/random is not.
+    let a =
+        t.s.call(
+            "POST",
+            "/v1/sys/tools/hash",
+            Some(json!({"input": b64(b"hello")})),
+            Some(&app),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["data"]["sum"], hello);
+    let a =
+        t.s.call(
+            "POST",
+            "/v1/sys/tools/hash/sha2-512",
+            Some(json!({"input": b64(b"hello"), "format": "base64"})),
+            Some(&app),
+        )
+        .await;
+    assert_eq!(
+        STANDARD
+            .decode(a.body["data"]["sum"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        64
+    );
+    let a =
+        t.s.call(
+            "POST",
+            "/v1/sys/tools/random/16",
+            Some(json!({})),
+            Some(&app),
+        )
+        .await;
+    assert_eq!(a.status, 403);
+    let a =
+        t.s.call(
+            "POST",
+            "/v1/sys/tools/random/16",
+            Some(json!({"format": "hex"})),
+            Some(&t.root),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["data"]["random_bytes"].as_str().unwrap().len(), 32);
+
+    // The transit mount answers the same.
+    let a = t
+        .call(
+            "POST",
+            "hash/sha2-256",
+            Some(json!({"input": b64(b"hello")})),
+        )
+        .await;
+    assert_eq!(a.body["data"]["sum"], hello);
+    let a = t.call("POST", "random/platform/24", Some(json!({}))).await;
+    assert_eq!(
+        STANDARD
+            .decode(a.body["data"]["random_bytes"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        24
+    );
+    let a = t
+        .call("POST", "hash/md5", Some(json!({"input": b64(b"hello")})))
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.errors(), vec!["unsupported algorithm \"md5\""]);
+    let a = t.call("POST", "random", Some(json!({"bytes": 0}))).await;
+    assert_eq!(a.status, 400);
+}

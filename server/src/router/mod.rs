@@ -92,6 +92,10 @@ pub enum SysEndpoint {
     WrappingRewrap,
     /// `sys/wrapping/lookup` (also answered without a token, before the ACL).
     WrappingLookup,
+    /// `sys/tools/hash[/<algorithm>]`.
+    ToolsHash(Option<String>),
+    /// `sys/tools/random[/<source>][/<bytes>]`: the path after `random/` ("" without).
+    ToolsRandom(String),
 }
 
 /// An `auth/token/` endpoint.
@@ -200,6 +204,8 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         "sys/wrapping/unwrap" => Route::Sys(SysEndpoint::WrappingUnwrap),
         "sys/wrapping/rewrap" => Route::Sys(SysEndpoint::WrappingRewrap),
         "sys/wrapping/lookup" => Route::Sys(SysEndpoint::WrappingLookup),
+        "sys/tools/hash" => Route::Sys(SysEndpoint::ToolsHash(None)),
+        "sys/tools/random" => Route::Sys(SysEndpoint::ToolsRandom(String::new())),
         "auth/token/create" => Route::Token(TokenEndpoint::Create),
         "auth/token/create-orphan" => Route::Token(TokenEndpoint::CreateOrphan),
         "auth/token/lookup" => Route::Token(TokenEndpoint::Lookup),
@@ -242,6 +248,10 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
                     Some(name) => Route::Sys(SysEndpoint::PasswordPolicyGenerate(name.to_string())),
                     None => Route::Sys(SysEndpoint::PasswordPolicy(name.to_string())),
                 }
+            } else if let Some(algorithm) = p.strip_prefix("sys/tools/hash/") {
+                Route::Sys(SysEndpoint::ToolsHash(Some(algorithm.to_string())))
+            } else if let Some(rest) = p.strip_prefix("sys/tools/random/") {
+                Route::Sys(SysEndpoint::ToolsRandom(rest.to_string()))
             } else if let Some(name) = p.strip_prefix("sys/policies/acl/") {
                 Route::Sys(SysEndpoint::PolicyAcl(name.to_string()))
             } else if let Some(name) = p.strip_prefix("sys/policy/") {

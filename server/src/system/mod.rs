@@ -128,7 +128,29 @@ pub async fn handle(
         SysEndpoint::WrappingRewrap => wrapping::rewrap(core, unsealed, req).await,
         // Answered before the ACL by the pipeline (no token needed).
         SysEndpoint::WrappingLookup => Err(CoreError::UnsupportedPath),
+        SysEndpoint::ToolsHash(algorithm) => {
+            tool(req, |data| crate::tools::hash(algorithm.as_deref(), data))
+        }
+        SysEndpoint::ToolsRandom(rest) => tool(req, |data| {
+            let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+            crate::tools::random(&parts, data)
+        }),
     }
+}
+
+/// `sys/tools/*`: PUT/POST only; a refusal is a 400 with the tool's text.
+fn tool(
+    req: &LogicalRequest,
+    run: impl FnOnce(
+        &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Value, crate::tools::ToolError>,
+) -> Result<LogicalResponse, CoreError> {
+    if req.operation != Operation::Update {
+        return Err(CoreError::MethodNotAllowed);
+    }
+    run(&req.data)
+        .map(LogicalResponse::with_data)
+        .map_err(|e| CoreError::Invalid(e.to_string()))
 }
 
 /// Proof that the caller holds sudo on a root-protected path.

@@ -56,6 +56,10 @@ enum Route<'a> {
     Hmac(&'a str, Option<&'a str>),
     Sign(&'a str, Option<&'a str>),
     Verify(&'a str, Option<&'a str>),
+    /// `hash[/:algorithm]` (no key).
+    Hash(Option<&'a str>),
+    /// `random[/:source][/:bytes]` (no key): the segments after `random`.
+    Random(&'a str),
 }
 
 /// OpenBao's generic name: word characters, `-` and `.` inside, a word character at
@@ -86,10 +90,17 @@ fn route(path: &str) -> Result<Route<'_>, EngineError> {
         ["sign", n, a] => Route::Sign(n, Some(a)),
         ["verify", n] => Route::Verify(n, None),
         ["verify", n, a] => Route::Verify(n, Some(a)),
+        ["hash"] => Route::Hash(None),
+        ["hash", a] => Route::Hash(Some(a)),
+        ["random", ..] if parts.len() <= 3 => Route::Random(
+            path.strip_prefix("random")
+                .unwrap_or("")
+                .trim_start_matches('/'),
+        ),
         _ => return Err(EngineError::UnsupportedPath),
     };
     let name = match r {
-        Route::Keys => return Ok(r),
+        Route::Keys | Route::Hash(_) | Route::Random(_) => return Ok(r),
         Route::Key(n)
         | Route::Config(n)
         | Route::Rotate(n)
@@ -136,6 +147,15 @@ pub async fn handle(
         (Route::Sign(n, algo), Operation::Update) => sign::sign(cache, view, n, algo, data).await,
         (Route::Verify(n, algo), Operation::Update) => {
             sign::verify(cache, view, n, algo, data).await
+        }
+        (Route::Hash(algo), Operation::Update) => crate::tools::hash(algo, data)
+            .map(EngineResponse::data)
+            .map_err(|e| TransitError::invalid(e.to_string())),
+        (Route::Random(rest), Operation::Update) => {
+            let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+            crate::tools::random(&parts, data)
+                .map(EngineResponse::data)
+                .map_err(|e| TransitError::invalid(e.to_string()))
         }
         _ => return Err(EngineError::UnsupportedOperation),
     };
