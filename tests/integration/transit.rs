@@ -428,3 +428,39 @@ async fn hash_and_random_on_transit_and_sys_tools() {
     let a = t.call("POST", "random", Some(json!({"bytes": 0}))).await;
     assert_eq!(a.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_keys_can_disable_upsert() {
+    let t = Transit::new().await;
+    let a = t.call("GET", "config/keys", None).await;
+    assert_eq!(a.body["data"]["disable_upsert"], false);
+    let a = t
+        .call("POST", "config/keys", Some(json!({"disable_upsert": true})))
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["data"]["disable_upsert"], true);
+    let a = t
+        .call(
+            "POST",
+            "encrypt/fresh",
+            Some(json!({"plaintext": b64(b"x")})),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.errors(), vec!["encryption key not found"]);
+    let a = t.call("GET", "keys/fresh", None).await;
+    assert_eq!(a.status, 404);
+    // Keys created explicitly still encrypt.
+    assert_eq!(
+        t.call("POST", "keys/made", Some(json!({}))).await.status,
+        200
+    );
+    let a = t
+        .call(
+            "POST",
+            "encrypt/made",
+            Some(json!({"plaintext": b64(b"x")})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+}

@@ -2,7 +2,8 @@
 //!
 //! Upsert: a missing key is created first (type from `type`, default `aes256-gcm96`;
 //! derived when a `context` is given), under the key's lock; the ACL already demanded
-//! `create` for that, because [`super::exists`] answered `false`.
+//! `create` for that, because [`super::exists`] answered `false`. `config/keys`
+//! `disable_upsert` turns this off (400 `encryption key not found`).
 
 use std::sync::Arc;
 
@@ -64,6 +65,9 @@ async fn upsert(
     let locked = cache.lock(view, name).await;
     if let Some(existing) = locked.current().await? {
         return Ok(existing);
+    }
+    if super::config_keys::load(view).await?.disable_upsert {
+        return Err(TransitError::invalid("encryption key not found"));
     }
     locked.store(Key::create(name, opts)?).await
 }

@@ -25,6 +25,7 @@ mod batch;
 mod cache;
 mod cipher;
 mod ciphertext;
+mod config_keys;
 mod datakey;
 mod decrypt;
 mod encrypt;
@@ -56,6 +57,8 @@ enum Route<'a> {
     Hmac(&'a str, Option<&'a str>),
     Sign(&'a str, Option<&'a str>),
     Verify(&'a str, Option<&'a str>),
+    /// `config/keys` (mount-wide settings).
+    ConfigKeys,
     /// `hash[/:algorithm]` (no key).
     Hash(Option<&'a str>),
     /// `random[/:source][/:bytes]` (no key): the segments after `random`.
@@ -90,6 +93,7 @@ fn route(path: &str) -> Result<Route<'_>, EngineError> {
         ["sign", n, a] => Route::Sign(n, Some(a)),
         ["verify", n] => Route::Verify(n, None),
         ["verify", n, a] => Route::Verify(n, Some(a)),
+        ["config", "keys"] => Route::ConfigKeys,
         ["hash"] => Route::Hash(None),
         ["hash", a] => Route::Hash(Some(a)),
         ["random", ..] if parts.len() <= 3 => Route::Random(
@@ -100,7 +104,7 @@ fn route(path: &str) -> Result<Route<'_>, EngineError> {
         _ => return Err(EngineError::UnsupportedPath),
     };
     let name = match r {
-        Route::Keys | Route::Hash(_) | Route::Random(_) => return Ok(r),
+        Route::Keys | Route::ConfigKeys | Route::Hash(_) | Route::Random(_) => return Ok(r),
         Route::Key(n)
         | Route::Config(n)
         | Route::Rotate(n)
@@ -148,6 +152,8 @@ pub async fn handle(
         (Route::Verify(n, algo), Operation::Update) => {
             sign::verify(cache, view, n, algo, data).await
         }
+        (Route::ConfigKeys, Operation::Read) => config_keys::read(view).await,
+        (Route::ConfigKeys, Operation::Update) => config_keys::write(view, data).await,
         (Route::Hash(algo), Operation::Update) => crate::tools::hash(algo, data)
             .map(EngineResponse::data)
             .map_err(|e| TransitError::invalid(e.to_string())),
