@@ -71,13 +71,11 @@ impl Sink {
                     no_follow: *no_follow,
                     file: None,
                 };
-                let prev = match sink.reopen() {
-                    Ok(()) => last_link(path).unwrap_or_default(),
-                    Err(e) => {
-                        tracing::error!(path = %path.display(), error = %e, "cannot open audit file");
-                        String::new()
-                    }
-                };
+                // Read the tail before a torn last line gets its newline.
+                let prev = last_link(path).unwrap_or_default();
+                if let Err(e) = sink.reopen() {
+                    tracing::error!(path = %path.display(), error = %e, "cannot open audit file");
+                }
                 (sink, prev)
             }
             Target::Socket {
