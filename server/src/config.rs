@@ -514,7 +514,10 @@ impl Config {
     }
 }
 
-fn audit_config(devices: Vec<RawAuditDevice>, api: RawAuditApi) -> Result<AuditConfig, ConfigError> {
+fn audit_config(
+    devices: Vec<RawAuditDevice>,
+    api: RawAuditApi,
+) -> Result<AuditConfig, ConfigError> {
     let mut out = Vec::with_capacity(devices.len());
     for raw in devices {
         let invalid = |e: crate::audit::AuditError| {

@@ -15,10 +15,7 @@ use strongroom_server::config::{AuditApiConfig, AuditConfig, Config, DeclaredAud
 use crate::harness::{client_token, Answer, TestServer};
 
 fn declared(path: &str, file: &Path) -> DeclaredAuditDevice {
-    let options = BTreeMap::from([(
-        "file_path".to_string(),
-        file.to_str().unwrap().to_string(),
-    )]);
+    let options = BTreeMap::from([("file_path".to_string(), file.to_str().unwrap().to_string())]);
     DeclaredAuditDevice {
         path: AuditPath::parse(path).unwrap(),
         spec: DeviceSpec::parse("file", &options).unwrap(),
@@ -27,7 +24,10 @@ fn declared(path: &str, file: &Path) -> DeclaredAuditDevice {
     }
 }
 
-fn with_audit(devices: Vec<DeclaredAuditDevice>, api_dir: Option<PathBuf>) -> impl FnOnce(&mut Config) {
+fn with_audit(
+    devices: Vec<DeclaredAuditDevice>,
+    api_dir: Option<PathBuf>,
+) -> impl FnOnce(&mut Config) {
     move |c: &mut Config| {
         c.audit = AuditConfig {
             devices,
@@ -59,7 +59,14 @@ fn cli_binary() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let workspace = manifest.parent().expect("workspace root").to_path_buf();
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "strongroom-cli", "--bin", "strongroom"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "strongroom-cli",
+            "--bin",
+            "strongroom",
+        ])
         .current_dir(&workspace)
         .status()
         .expect("cargo build runs");
@@ -120,20 +127,31 @@ async fn audit_lines_hide_every_secret_and_pair_up() {
     assert_eq!(a.status, 200, "{:?}", a.body);
     ids.push(request_id(&a));
     secrets.push(kv_value.to_string());
-    let a = s.call("GET", "/v1/secret/data/app", None, Some(&root)).await;
+    let a = s
+        .call("GET", "/v1/secret/data/app", None, Some(&root))
+        .await;
     assert_eq!(a.body["data"]["data"]["password"], kv_value);
     ids.push(request_id(&a));
 
-    let created = s.create_token(&root, json!({"policies": ["default"]})).await;
+    let created = s
+        .create_token(&root, json!({"policies": ["default"]}))
+        .await;
     let child = client_token(&created);
     secrets.push(child.clone());
     secrets.push(created["auth"]["accessor"].as_str().unwrap().to_string());
-    let a = s.call("GET", "/v1/auth/token/lookup-self", None, Some(&child)).await;
+    let a = s
+        .call("GET", "/v1/auth/token/lookup-self", None, Some(&child))
+        .await;
     assert_eq!(a.status, 200);
     ids.push(request_id(&a));
 
     let a = s
-        .call("POST", "/v1/sys/auth/userpass", Some(json!({"type": "userpass"})), Some(&root))
+        .call(
+            "POST",
+            "/v1/sys/auth/userpass",
+            Some(json!({"type": "userpass"})),
+            Some(&root),
+        )
         .await;
     assert_eq!(a.status, 204);
     let password = "alice-Pa55word-77";
@@ -149,32 +167,54 @@ async fn audit_lines_hide_every_secret_and_pair_up() {
     assert_eq!(a.status, 204, "{:?}", a.body);
     ids.push(request_id(&a));
     let a = s
-        .call("POST", "/v1/auth/userpass/login/alice", Some(json!({"password": password})), None)
+        .call(
+            "POST",
+            "/v1/auth/userpass/login/alice",
+            Some(json!({"password": password})),
+            None,
+        )
         .await;
     assert_eq!(a.status, 200, "{:?}", a.body);
     ids.push(request_id(&a));
     secrets.push(client_token(&a.body));
     secrets.push(a.body["auth"]["accessor"].as_str().unwrap().to_string());
     // A denied request is audited too (request + response with an error).
-    let a = s.call("GET", "/v1/sys/mounts", None, Some("not-a-token")).await;
+    let a = s
+        .call("GET", "/v1/sys/mounts", None, Some("not-a-token"))
+        .await;
     assert_eq!(a.status, 403);
     ids.push(request_id(&a));
     secrets.push("not-a-token".to_string());
 
     // The hash of the kv value, as the device computes it.
     let a = s
-        .call("POST", "/v1/sys/audit-hash/file", Some(json!({"input": kv_value})), Some(&root))
+        .call(
+            "POST",
+            "/v1/sys/audit-hash/file",
+            Some(json!({"input": kv_value})),
+            Some(&root),
+        )
         .await;
     assert_eq!(a.status, 200, "{:?}", a.body);
     let kv_hash = a.body["data"]["hash"].as_str().unwrap().to_string();
-    assert_eq!(a.body["hash"], kv_hash.as_str(), "duplicated at the top level");
+    assert_eq!(
+        a.body["hash"],
+        kv_hash.as_str(),
+        "duplicated at the top level"
+    );
     assert!(kv_hash.starts_with("hmac-sha256:") && kv_hash.len() == 12 + 64);
 
     let text = std::fs::read_to_string(&log).unwrap();
     for secret in &secrets {
-        assert!(!text.contains(secret.as_str()), "a secret is in clear in the audit log");
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret is in clear in the audit log"
+        );
     }
-    assert!(text.contains(&kv_hash), "sys/audit-hash reproduces the file's hash");
+    assert!(
+        text.contains(&kv_hash),
+        "sys/audit-hash reproduces the file's hash"
+    );
     let entries = lines(&log);
     for id in &ids {
         let of = |t: &str| {
@@ -187,13 +227,26 @@ async fn audit_lines_hide_every_secret_and_pair_up() {
     }
     let write = entries
         .iter()
-        .find(|e| e["type"] == "response" && e["request"]["path"] == "secret/data/app" && e["request"]["operation"] == "update")
+        .find(|e| {
+            e["type"] == "response"
+                && e["request"]["path"] == "secret/data/app"
+                && e["request"]["operation"] == "update"
+        })
         .unwrap();
-    assert_eq!(write["request"]["data"]["data"]["num"], 5, "numbers stay clear");
-    assert_eq!(write["request"]["data"]["data"]["password"], kv_hash.as_str());
+    assert_eq!(
+        write["request"]["data"]["data"]["num"], 5,
+        "numbers stay clear"
+    );
+    assert_eq!(
+        write["request"]["data"]["data"]["password"],
+        kv_hash.as_str()
+    );
     assert_eq!(write["request"]["mount_point"], "secret/");
     assert_eq!(write["request"]["mount_type"], "kv");
-    assert!(write["auth"]["client_token"].as_str().unwrap().starts_with("hmac-sha256:"));
+    assert!(write["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("hmac-sha256:"));
     assert_eq!(write["auth"]["policies"], json!(["root"]));
     let denied = entries
         .iter()
@@ -204,8 +257,14 @@ async fn audit_lines_hide_every_secret_and_pair_up() {
         .iter()
         .find(|e| e["type"] == "response" && e["request"]["path"] == "auth/userpass/login/alice")
         .unwrap();
-    assert!(login["response"]["auth"]["client_token"].as_str().unwrap().starts_with("hmac-sha256:"));
-    assert!(login["request"]["data"]["password"].as_str().unwrap().starts_with("hmac-sha256:"));
+    assert!(login["response"]["auth"]["client_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("hmac-sha256:"));
+    assert!(login["request"]["data"]["password"]
+        .as_str()
+        .unwrap()
+        .starts_with("hmac-sha256:"));
 
     // sys/audit lists the device (sudo), duplicated at the top level.
     let a = s.call("GET", "/v1/sys/audit", None, Some(&root)).await;
@@ -216,7 +275,9 @@ async fn audit_lines_hide_every_secret_and_pair_up() {
     let a = s.call("GET", "/v1/sys/audit", None, Some(&child)).await;
     assert_eq!(a.status, 403);
     // Declared devices are not the API's to disable; API creation is off by default.
-    let a = s.call("DELETE", "/v1/sys/audit/file", None, Some(&root)).await;
+    let a = s
+        .call("DELETE", "/v1/sys/audit/file", None, Some(&root))
+        .await;
     assert_eq!(a.status, 400, "{:?}", a.body);
     let a = s
         .call(
@@ -242,14 +303,21 @@ async fn chain_verifies_and_detects_edits_deletions_and_survives_restart_and_rot
     let root = init.root_token.clone();
     for i in 0..5 {
         let a = s
-            .call("POST", "/v1/sys/policies/acl/p", Some(json!({"policy": format!("# {i}\n")})), Some(&root))
+            .call(
+                "POST",
+                "/v1/sys/policies/acl/p",
+                Some(json!({"policy": format!("# {i}\n")})),
+                Some(&root),
+            )
             .await;
         assert_eq!(a.status, 204);
     }
     // Restart: the device continues the chain from the file's last line.
     s.restart().await;
     s.unseal_with(&init.keys[..1]).await;
-    let a = s.call("GET", "/v1/sys/policies/acl/p", None, Some(&root)).await;
+    let a = s
+        .call("GET", "/v1/sys/policies/acl/p", None, Some(&root))
+        .await;
     assert_eq!(a.status, 200);
 
     let url = s.url();
@@ -287,7 +355,9 @@ async fn chain_verifies_and_detects_edits_deletions_and_survives_restart_and_rot
     assert!(out.contains("NOT FOUND"), "{out}");
 
     // Offline, with the key from sys/audit-chain.
-    let a = s.call("GET", "/v1/sys/audit-chain/file", None, Some(&root)).await;
+    let a = s
+        .call("GET", "/v1/sys/audit-chain/file", None, Some(&root))
+        .await;
     assert_eq!(a.status, 200);
     assert_eq!(a.body["data"]["algorithm"], "hmac-sha256");
     let key = a.body["data"]["key"].as_str().unwrap().to_string();
@@ -297,19 +367,30 @@ async fn chain_verifies_and_detects_edits_deletions_and_survives_restart_and_rot
         .args(["--key-hex", &key])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = Command::new(cli_binary())
         .args(["audit", "verify"])
         .arg(&log)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "usage error without a key source");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "usage error without a key source"
+    );
 
     // Rotation: rename, reopen (what SIGHUP does), and the new file continues the chain.
     let rotated = dir.path().join("audit.log.1");
     std::fs::rename(&log, &rotated).unwrap();
     assert_eq!(s.running().core().reopen_audit_devices(), 0);
-    let a = s.call("GET", "/v1/sys/policies/acl/p", None, Some(&root)).await;
+    let a = s
+        .call("GET", "/v1/sys/policies/acl/p", None, Some(&root))
+        .await;
     assert_eq!(a.status, 200);
     assert!(log.exists());
     let (code, out) = verify(&log, &url, "file", &root);
@@ -333,12 +414,24 @@ async fn unwritable_audit_device_fails_closed() {
     let init = s.init_and_unseal(1, 1).await;
     let root = init.root_token.clone();
     let a = s
-        .call("POST", "/v1/sys/mounts/kv", Some(json!({"type": "kv"})), Some(&root))
+        .call(
+            "POST",
+            "/v1/sys/mounts/kv",
+            Some(json!({"type": "kv"})),
+            Some(&root),
+        )
         .await;
     assert_eq!(a.status, 500, "{:?}", a.body);
     assert!(a.errors()[0].contains("audit"), "{:?}", a.body);
     // Nothing ran: the mount does not exist (checked below with a working device).
-    let a = s.call("POST", "/v1/auth/token/create", Some(json!({})), Some(&root)).await;
+    let a = s
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(json!({})),
+            Some(&root),
+        )
+        .await;
     assert_eq!(a.status, 500);
     assert!(a.body.get("auth").is_none(), "no token leaves unaudited");
     drop(s);
@@ -353,7 +446,12 @@ async fn unwritable_audit_device_fails_closed() {
     .await;
     let init = s.init_and_unseal(1, 1).await;
     let a = s
-        .call("POST", "/v1/auth/token/create", Some(json!({})), Some(&init.root_token))
+        .call(
+            "POST",
+            "/v1/auth/token/create",
+            Some(json!({})),
+            Some(&init.root_token),
+        )
         .await;
     assert_eq!(a.status, 200);
     let token = client_token(&a.body);
@@ -405,11 +503,17 @@ async fn api_enabling_is_confined_to_the_allowed_directory() {
     let probe = lines(&log);
     assert_eq!(probe[0]["request"]["path"], "sys/audit/test");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let a = enable("api", json!({"file_path": "discard"})).await;
     assert_eq!(a.status, 400, "path in use");
     let a = s.call("GET", "/v1/sys/audit", None, Some(&root)).await;
-    assert_eq!(a.body["data"]["api/"]["options"]["file_path"], log.to_str().unwrap());
+    assert_eq!(
+        a.body["data"]["api/"]["options"]["file_path"],
+        log.to_str().unwrap()
+    );
 
     // Persisted: back after a seal/unseal.
     let a = s.call("PUT", "/v1/sys/seal", None, Some(&root)).await;
@@ -418,12 +522,14 @@ async fn api_enabling_is_confined_to_the_allowed_directory() {
     let a = s.call("GET", "/v1/sys/audit", None, Some(&root)).await;
     assert_eq!(a.body["data"]["api/"]["type"], "file");
     let before = lines(&log).len();
-    let a = s.call("DELETE", "/v1/sys/audit/api", None, Some(&root)).await;
+    let a = s
+        .call("DELETE", "/v1/sys/audit/api", None, Some(&root))
+        .await;
     assert_eq!(a.status, 204);
     let a = s.call("GET", "/v1/sys/audit", None, Some(&root)).await;
     assert!(a.body["data"].get("api/").is_none());
     let after = lines(&log).len();
-    assert!(after >= before + 1, "the disabling request was audited");
+    assert!(after > before, "the disabling request was audited");
     let a = s.call("GET", "/v1/sys/audit", None, Some(&root)).await;
     assert_eq!(a.status, 200);
     assert_eq!(lines(&log).len(), after, "nothing written once disabled");

@@ -116,6 +116,7 @@ fn request(operation: Operation, path: &str, token: &str) -> LogicalRequest {
         token: ClientToken::parse(token),
         remote_addr: None,
         client_certs: None,
+        wrap_ttl: None,
     }
 }
 

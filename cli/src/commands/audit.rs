@@ -32,7 +32,12 @@ pub struct VerifyArgs {
     pub file: PathBuf,
     /// Fetch the chain key and head from this server (`sys/audit-chain/<device>`; needs a
     /// sudo token in STRONGROOM_TOKEN / VAULT_TOKEN).
-    #[arg(long, value_name = "URL", requires = "device", conflicts_with = "key_hex")]
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "device",
+        conflicts_with = "key_hex"
+    )]
     pub salt_from: Option<String>,
     /// The device's path on the server (e.g. `file`).
     #[arg(long, value_name = "PATH")]
@@ -55,10 +60,15 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<Outcome> {
 async fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
     let (key, head, source) = match (&args.key_hex, &args.device) {
         (Some(hex_key), _) => {
-            let key = Zeroizing::new(hex_decode(hex_key.trim()).ok_or_else(|| {
-                UsageError("--key-hex must be the hex of a 32-byte key".into())
-            })?);
-            (key, args.head.clone(), "the key given with --key-hex".to_string())
+            let key =
+                Zeroizing::new(hex_decode(hex_key.trim()).ok_or_else(|| {
+                    UsageError("--key-hex must be the hex of a 32-byte key".into())
+                })?);
+            (
+                key,
+                args.head.clone(),
+                "the key given with --key-hex".to_string(),
+            )
         }
         (None, Some(device)) if args.salt_from.is_some() => {
             let path = format!("sys/audit-chain/{}", device.trim_matches('/'));
@@ -80,10 +90,9 @@ async fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
             )
         }
         _ => {
-            return Err(UsageError(
-                "give --salt-from URL --device PATH, or --key-hex KEY".into(),
+            return Err(
+                UsageError("give --salt-from URL --device PATH, or --key-hex KEY".into()).into(),
             )
-            .into())
         }
     };
     let text = std::fs::read_to_string(&args.file)
@@ -163,9 +172,9 @@ pub fn render(file: &std::path::Path, source: &str, r: &Report) -> String {
             "Server head: not checked (a truncated tail cannot be detected without it)\n",
         ),
         (Some(true), Some(true)) => out.push_str("Server head: found at the last line\n"),
-        (Some(true), _) => out.push_str(
-            "Server head: found (the server has written more lines after it since)\n",
-        ),
+        (Some(true), _) => {
+            out.push_str("Server head: found (the server has written more lines after it since)\n")
+        }
         (Some(false), _) => out.push_str(
             "Server head: NOT FOUND: the file's tail was truncated, or this is not the \
              newest file (rotated)\n",

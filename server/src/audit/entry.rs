@@ -111,7 +111,10 @@ fn unix_nanos_rfc3339(nanos: i128) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .ok()
         .and_then(|t| t.replace_nanosecond(0).ok())
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -124,7 +127,10 @@ fn auth_block(h: &Hasher<'_>, req: &LogicalRequest, trail: &AuditTrail) -> Value
         auth.insert("client_token".into(), h.secret(token.expose()));
     }
     auth.insert("accessor".into(), h.accessor(&entry.accessor));
-    auth.insert("display_name".into(), Value::from(entry.display_name.as_str()));
+    auth.insert(
+        "display_name".into(),
+        Value::from(entry.display_name.as_str()),
+    );
     let policies = Value::from(entry.policies.clone());
     auth.insert("policies".into(), policies.clone());
     auth.insert("token_policies".into(), policies);
@@ -187,9 +193,15 @@ fn response_block(h: &Hasher<'_>, resp: &LogicalResponse, trail: &AuditTrail) ->
         a.insert("client_token".into(), h.secret(&auth.client_token));
         a.insert("accessor".into(), h.accessor(&auth.accessor));
         a.insert("policies".into(), Value::from(auth.policies.clone()));
-        a.insert("token_policies".into(), Value::from(auth.token_policies.clone()));
+        a.insert(
+            "token_policies".into(),
+            Value::from(auth.token_policies.clone()),
+        );
         if let Some(meta) = &auth.metadata {
-            a.insert("metadata".into(), serde_json::to_value(meta).unwrap_or(Value::Null));
+            a.insert(
+                "metadata".into(),
+                serde_json::to_value(meta).unwrap_or(Value::Null),
+            );
         }
         a.insert("lease_duration".into(), Value::from(auth.lease_duration));
         a.insert("renewable".into(), Value::from(auth.renewable));
@@ -203,8 +215,14 @@ fn response_block(h: &Hasher<'_>, resp: &LogicalResponse, trail: &AuditTrail) ->
         m.insert("token".into(), h.secret(&w.token));
         m.insert("accessor".into(), h.accessor(&w.accessor));
         m.insert("ttl".into(), Value::from(w.ttl));
-        m.insert("creation_time".into(), Value::from(w.creation_time.as_str()));
-        m.insert("creation_path".into(), Value::from(w.creation_path.as_str()));
+        m.insert(
+            "creation_time".into(),
+            Value::from(w.creation_time.as_str()),
+        );
+        m.insert(
+            "creation_path".into(),
+            Value::from(w.creation_path.as_str()),
+        );
         if let Some(wrapped) = &w.wrapped_accessor {
             m.insert("wrapped_accessor".into(), h.accessor(wrapped));
         }
@@ -236,7 +254,11 @@ pub fn render(
     e.insert("time".into(), Value::from(time));
     e.insert(
         "type".into(),
-        Value::from(if outcome.is_some() { "response" } else { "request" }),
+        Value::from(if outcome.is_some() {
+            "response"
+        } else {
+            "request"
+        }),
     );
     e.insert("auth".into(), auth_block(h, req, trail));
     e.insert("request".into(), request_block(h, req, trail));
@@ -332,16 +354,32 @@ mod tests {
             ..Default::default()
         };
         let line = render(&h, &now(), &req, &trail, Some(&Ok(resp)));
-        for secret in ["hunter2-pw", "caller-token", "s3cret", "hvs.wrapping", "wacc", "inner-acc"] {
+        for secret in [
+            "hunter2-pw",
+            "caller-token",
+            "s3cret",
+            "hvs.wrapping",
+            "wacc",
+            "inner-acc",
+        ] {
             assert!(!line.contains(secret), "{secret} in {line}");
         }
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["type"], "response");
         assert_eq!(v["request"]["id"], "rid");
         assert_eq!(v["response"]["data"]["ttl"], 30);
-        let err = render(&h, &now(), &req, &trail, Some(&Err(CoreError::PermissionDenied)));
+        let err = render(
+            &h,
+            &now(),
+            &req,
+            &trail,
+            Some(&Err(CoreError::PermissionDenied)),
+        );
         let v: Value = serde_json::from_str(&err).unwrap();
         assert_eq!(v["error"], "permission denied");
-        assert_eq!(v["response"]["data"]["error"], salt.hash("permission denied").as_str());
+        assert_eq!(
+            v["response"]["data"]["error"],
+            salt.hash("permission denied").as_str()
+        );
     }
 }

@@ -103,7 +103,10 @@ pub struct AuditBroker {
 
 impl AuditBroker {
     /// At unseal: the config-declared devices, then the audit table's.
-    pub async fn open(barrier: Arc<Barrier>, config: &AuditConfig) -> Result<AuditBroker, AuditError> {
+    pub async fn open(
+        barrier: Arc<Barrier>,
+        config: &AuditConfig,
+    ) -> Result<AuditBroker, AuditError> {
         let mut devices: Vec<Arc<Device>> = Vec::new();
         for declared in &config.devices {
             let salt = salt::load_or_create(&barrier, &declared.path).await?;

@@ -88,7 +88,10 @@ fn storage_key(path: &AuditPath) -> String {
 }
 
 /// The device's salt, created (and stored) when it has none.
-pub(super) async fn load_or_create(barrier: &Barrier, path: &AuditPath) -> Result<Salt, AuditError> {
+pub(super) async fn load_or_create(
+    barrier: &Barrier,
+    path: &AuditPath,
+) -> Result<Salt, AuditError> {
     let key = storage_key(path);
     if let Some(raw) = barrier.get(&key).await? {
         let text = std::str::from_utf8(&raw)

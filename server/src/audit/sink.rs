@@ -197,7 +197,8 @@ fn last_link(path: &std::path::Path) -> Option<String> {
         return None;
     }
     let len = meta.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES))).ok()?;
+    f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))
+        .ok()?;
     let mut tail = Vec::new();
     f.read_to_end(&mut tail).ok()?;
     let text = String::from_utf8_lossy(&tail);
@@ -224,17 +225,26 @@ mod tests {
         let (mut sink, prev) = Sink::open(&target);
         assert_eq!(prev, "");
         let key = [7u8; 32];
-        let (line, link) = strongroom_client::audit_chain::chain_line(&key, "", "{\"a\":1}").unwrap();
+        let (line, link) =
+            strongroom_client::audit_chain::chain_line(&key, "", "{\"a\":1}").unwrap();
         sink.write_line(line.as_bytes()).unwrap();
         // A torn line after it.
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"tor").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"tor")
+            .unwrap();
         let (mut again, prev) = Sink::open(&target);
         assert_eq!(prev, link);
         again.write_line(b"{}\n").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.ends_with("{\"tor\n{}\n"), "{text:?}");
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]
@@ -246,7 +256,10 @@ mod tests {
         });
         let (mut sink, _) = Sink::open(&target);
         assert!(sink.write_line(b"{}\n").is_err());
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let (mut sock, _) = Sink::open(&Target::Socket {
             address: port.to_string(),
             socket_type: SocketType::Tcp,

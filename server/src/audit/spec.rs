@@ -129,8 +129,9 @@ const SOCKET_OPTIONS: &[&str] = &["address", "socket_type"];
 fn flag(options: &BTreeMap<String, String>, name: &str, default: bool) -> Result<bool, AuditError> {
     match options.get(name).map(|s| s.trim()) {
         None | Some("") => Ok(default),
-        Some(v) => parse_bool(v)
-            .ok_or_else(|| AuditError::Invalid(format!("invalid value for option {name:?}: {v:?}"))),
+        Some(v) => parse_bool(v).ok_or_else(|| {
+            AuditError::Invalid(format!("invalid value for option {name:?}: {v:?}"))
+        }),
     }
 }
 
@@ -148,7 +149,10 @@ pub fn parse_mode(text: &str) -> Result<u32, AuditError> {
 
 impl DeviceSpec {
     /// Parses a type and its options.
-    pub fn parse(device_type: &str, options: &BTreeMap<String, String>) -> Result<DeviceSpec, AuditError> {
+    pub fn parse(
+        device_type: &str,
+        options: &BTreeMap<String, String>,
+    ) -> Result<DeviceSpec, AuditError> {
         let device_type = DeviceType::parse(device_type)?;
         let specific = match device_type {
             DeviceType::File => FILE_OPTIONS,
@@ -294,8 +298,10 @@ fn confine(path: &Path, dir: &Path) -> Result<PathBuf, AuditError> {
     }
     let name = path.file_name().ok_or_else(|| refuse("no file name"))?;
     let parent = path.parent().ok_or_else(|| refuse("no parent directory"))?;
-    let allowed = std::fs::canonicalize(dir).map_err(|_| refuse("the allowed directory is missing"))?;
-    let parent = std::fs::canonicalize(parent).map_err(|_| refuse("its directory does not exist"))?;
+    let allowed =
+        std::fs::canonicalize(dir).map_err(|_| refuse("the allowed directory is missing"))?;
+    let parent =
+        std::fs::canonicalize(parent).map_err(|_| refuse("its directory does not exist"))?;
     if !parent.starts_with(&allowed) {
         return Err(refuse("outside the allowed directory"));
     }
@@ -327,12 +333,20 @@ mod tests {
         assert!(s.hmac_accessor && !s.log_raw);
         let s = DeviceSpec::parse(
             "file",
-            &opts(&[("file_path", "/x/a.log"), ("mode", "0640"), ("log_raw", "true"), ("skip_test", "1")]),
+            &opts(&[
+                ("file_path", "/x/a.log"),
+                ("mode", "0640"),
+                ("log_raw", "true"),
+                ("skip_test", "1"),
+            ]),
         )
         .unwrap();
         assert!(s.log_raw && s.skip_test);
         assert!(!s.options.contains_key("skip_test"));
-        assert!(matches!(s.target, Target::File(FileTarget::Path { mode: 0o640, .. })));
+        assert!(matches!(
+            s.target,
+            Target::File(FileTarget::Path { mode: 0o640, .. })
+        ));
         for bad in [
             opts(&[]),
             opts(&[("file_path", "/x"), ("mode", "0755")]),
@@ -344,9 +358,22 @@ mod tests {
             assert!(DeviceSpec::parse("file", &bad).is_err(), "{bad:?}");
         }
         assert!(DeviceSpec::parse("syslog", &opts(&[])).is_err());
-        let s = DeviceSpec::parse("socket", &opts(&[("address", "127.0.0.1:9"), ("socket_type", "tcp")])).unwrap();
-        assert!(matches!(s.target, Target::Socket { socket_type: SocketType::Tcp, .. }));
-        assert!(DeviceSpec::parse("socket", &opts(&[("address", "x"), ("socket_type", "udp")])).is_err());
+        let s = DeviceSpec::parse(
+            "socket",
+            &opts(&[("address", "127.0.0.1:9"), ("socket_type", "tcp")]),
+        )
+        .unwrap();
+        assert!(matches!(
+            s.target,
+            Target::Socket {
+                socket_type: SocketType::Tcp,
+                ..
+            }
+        ));
+        assert!(
+            DeviceSpec::parse("socket", &opts(&[("address", "x"), ("socket_type", "udp")]))
+                .is_err()
+        );
     }
 
     #[test]
@@ -359,22 +386,47 @@ mod tests {
             file_directory: Some(allowed.clone()),
             allow_socket: false,
         };
-        let spec = |p: &Path| DeviceSpec::parse("file", &opts(&[("file_path", p.to_str().unwrap())])).unwrap();
-        let ok = spec(&allowed.join("a.log")).restrict_for_api(&policy).unwrap();
-        assert!(matches!(ok.target, Target::File(FileTarget::Path { no_follow: true, .. })));
-        assert!(spec(&dir.path().join("b.log")).restrict_for_api(&policy).is_err());
-        assert!(spec(&allowed.join("../b.log")).restrict_for_api(&policy).is_err());
-        assert!(spec(Path::new("rel.log")).restrict_for_api(&policy).is_err());
+        let spec = |p: &Path| {
+            DeviceSpec::parse("file", &opts(&[("file_path", p.to_str().unwrap())])).unwrap()
+        };
+        let ok = spec(&allowed.join("a.log"))
+            .restrict_for_api(&policy)
+            .unwrap();
+        assert!(matches!(
+            ok.target,
+            Target::File(FileTarget::Path {
+                no_follow: true,
+                ..
+            })
+        ));
+        assert!(spec(&dir.path().join("b.log"))
+            .restrict_for_api(&policy)
+            .is_err());
+        assert!(spec(&allowed.join("../b.log"))
+            .restrict_for_api(&policy)
+            .is_err());
+        assert!(spec(Path::new("rel.log"))
+            .restrict_for_api(&policy)
+            .is_err());
         std::os::unix::fs::symlink(dir.path(), allowed.join("link")).unwrap();
-        assert!(spec(&allowed.join("link/c.log")).restrict_for_api(&policy).is_err());
+        assert!(spec(&allowed.join("link/c.log"))
+            .restrict_for_api(&policy)
+            .is_err());
         std::os::unix::fs::symlink("/etc/passwd", allowed.join("pw")).unwrap();
         assert!(spec(&allowed.join("pw")).restrict_for_api(&policy).is_err());
         std::fs::create_dir(allowed.join("sub")).unwrap();
-        assert!(spec(&allowed.join("sub")).restrict_for_api(&policy).is_err());
-        assert!(spec(&allowed.join("sub/d.log")).restrict_for_api(&policy).is_ok());
+        assert!(spec(&allowed.join("sub"))
+            .restrict_for_api(&policy)
+            .is_err());
+        assert!(spec(&allowed.join("sub/d.log"))
+            .restrict_for_api(&policy)
+            .is_ok());
         let sock = DeviceSpec::parse("socket", &opts(&[("address", "127.0.0.1:9")])).unwrap();
         assert!(sock.clone().restrict_for_api(&policy).is_err());
         let off = AuditApiConfig::default();
-        assert!(matches!(sock.restrict_for_api(&off), Err(AuditError::ApiDisabled)));
+        assert!(matches!(
+            sock.restrict_for_api(&off),
+            Err(AuditError::ApiDisabled)
+        ));
     }
 }

@@ -124,7 +124,9 @@ pub async fn handle(
             audit::one(unsealed, &path, req, require_sudo(authorized)?).await
         }
         SysEndpoint::AuditHash(path) => audit::hash(unsealed, &path, req),
-        SysEndpoint::AuditChain(path) => audit::chain(unsealed, &path, req, require_sudo(authorized)?),
+        SysEndpoint::AuditChain(path) => {
+            audit::chain(unsealed, &path, req, require_sudo(authorized)?)
+        }
         SysEndpoint::PasswordPolicyGenerate(name) => match req.operation {
             Operation::Read => password_policies::generate(&unsealed.passwords, &name).await,
             _ => Err(CoreError::MethodNotAllowed),
