@@ -53,23 +53,32 @@ pub fn compute_link(key: &[u8], prev: &str, body: &str) -> String {
 /// returns the line (with its trailing newline) and the new link. `None` when `body` is
 /// not an object's JSON.
 pub fn chain_line(key: &[u8], prev: &str, body: &str) -> Option<(String, String)> {
+    let mut line = String::with_capacity(body.len() + prev.len() + LINK_HEX_LEN + 40);
+    line.push_str(body);
+    let link = chain_in_place(key, prev, &mut line)?;
+    Some((line, link))
+}
+
+/// [`chain_line`] without a copy: turns `body` into the line (newline included) and
+/// returns the new link. `None` (and `body` untouched) when `body` is not an object's JSON.
+pub fn chain_in_place(key: &[u8], prev: &str, body: &mut String) -> Option<String> {
     if !body.starts_with('{') || !body.ends_with('}') {
         return None;
     }
     let link = compute_link(key, prev, body);
-    let mut line = String::with_capacity(body.len() + prev.len() + link.len() + 40);
-    line.push_str(&body[..body.len() - 1]);
-    if body.len() > 2 {
-        line.push_str(PREV_MARK);
-    } else {
+    let empty = body.len() == 2;
+    body.pop();
+    if empty {
         // `{}`: no member before ours, so no leading comma.
-        line.push_str(&PREV_MARK[1..]);
+        body.push_str(&PREV_MARK[1..]);
+    } else {
+        body.push_str(PREV_MARK);
     }
-    line.push_str(prev);
-    line.push_str(LINK_MARK);
-    line.push_str(&link);
-    line.push_str("\"}\n");
-    Some((line, link))
+    body.push_str(prev);
+    body.push_str(LINK_MARK);
+    body.push_str(&link);
+    body.push_str("\"}\n");
+    Some(link)
 }
 
 /// One chained line, split into its parts.

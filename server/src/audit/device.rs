@@ -98,19 +98,16 @@ impl Device {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Chains and writes one entry (`body`: the compact JSON of the entry).
-    pub fn write(&self, body: &str) -> Result<(), AuditError> {
+    /// Chains and writes one entry (`body`: the compact JSON of the entry), in one
+    /// `write` under the device's lock.
+    pub fn write(&self, mut body: String) -> Result<(), AuditError> {
         let mut state = self.lock();
-        let (line, link) = audit_chain::chain_line(self.chain_key.expose(), &state.head, body)
+        let link = audit_chain::chain_in_place(self.chain_key.expose(), &state.head, &mut body)
             .ok_or_else(|| AuditError::Corrupt("an audit entry is not a JSON object".into()))?;
-        if self.spec.prefix.is_empty() {
-            state.sink.write_line(line.as_bytes())?;
-        } else {
-            let mut out = String::with_capacity(self.spec.prefix.len() + line.len());
-            out.push_str(&self.spec.prefix);
-            out.push_str(&line);
-            state.sink.write_line(out.as_bytes())?;
+        if !self.spec.prefix.is_empty() {
+            body.insert_str(0, &self.spec.prefix);
         }
+        state.sink.write_line(body.as_bytes())?;
         state.head = link;
         Ok(())
     }

@@ -8,9 +8,10 @@
 //! text placed in `response.data.error`. `log_raw` turns hashing off. The entry is
 //! rendered per device because each device hashes with its own salt.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::device::Device;
 use super::salt::Salt;
@@ -36,36 +37,180 @@ impl<'a> Hasher<'a> {
         }
     }
 
-    /// A secret string.
-    pub fn secret(&self, s: &str) -> Value {
-        Value::String(match self.salt {
-            Some(salt) => salt.hash(s),
-            None => s.to_string(),
-        })
+    /// Writes a secret string as a JSON string (hashed unless raw).
+    pub fn secret_into(&self, buf: &mut String, s: &str) {
+        match self.salt {
+            Some(salt) => {
+                buf.push('"');
+                salt.hash_into(buf, s);
+                buf.push('"');
+            }
+            None => escape_into(buf, s),
+        }
     }
 
-    /// An accessor.
-    pub fn accessor(&self, s: &str) -> Value {
+    /// A secret string as a JSON string literal.
+    pub fn secret(&self, s: &str) -> String {
+        let mut out = String::with_capacity(80);
+        self.secret_into(&mut out, s);
+        out
+    }
+
+    /// An accessor as a JSON string literal.
+    pub fn accessor(&self, s: &str) -> String {
         if self.hmac_accessor {
             self.secret(s)
         } else {
-            Value::String(s.to_string())
+            let mut out = String::with_capacity(s.len() + 2);
+            escape_into(&mut out, s);
+            out
         }
     }
 
-    /// `value` with every string leaf hashed.
-    pub fn data(&self, value: &Value) -> Value {
+    /// Writes `value` with every string leaf hashed (keys and structure clear).
+    pub fn data_into(&self, buf: &mut String, value: &Value) {
         match value {
-            Value::String(s) => self.secret(s),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.data(v)).collect()),
-            Value::Object(map) => Value::Object(self.map(map)),
-            Value::Null | Value::Bool(_) | Value::Number(_) => value.clone(),
+            Value::String(s) => self.secret_into(buf, s),
+            Value::Array(items) => {
+                buf.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(',');
+                    }
+                    self.data_into(buf, v);
+                }
+                buf.push(']');
+            }
+            Value::Object(map) => {
+                buf.push('{');
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(',');
+                    }
+                    escape_into(buf, k);
+                    buf.push(':');
+                    self.data_into(buf, v);
+                }
+                buf.push('}');
+            }
+            Value::Null => buf.push_str("null"),
+            Value::Bool(b) => buf.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => {
+                let _ = write!(buf, "{n}");
+            }
         }
     }
+}
 
-    /// A map with every string leaf hashed.
-    pub fn map(&self, map: &Map<String, Value>) -> Map<String, Value> {
-        map.iter().map(|(k, v)| (k.clone(), self.data(v))).collect()
+/// Writes `s` as a JSON string literal.
+fn escape_into(buf: &mut String, s: &str) {
+    buf.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        buf.push_str(&s[start..i]);
+        if esc.is_empty() {
+            let _ = write!(buf, "\\u{b:04x}");
+        } else {
+            buf.push_str(esc);
+        }
+        start = i + 1;
+    }
+    buf.push_str(&s[start..]);
+    buf.push('"');
+}
+
+/// A JSON object being written.
+struct Obj<'b> {
+    buf: &'b mut String,
+    first: bool,
+}
+
+impl<'b> Obj<'b> {
+    fn open(buf: &'b mut String) -> Obj<'b> {
+        buf.push('{');
+        Obj { buf, first: true }
+    }
+
+    /// Writes the member name; the value must follow.
+    fn key(&mut self, k: &str) -> &mut String {
+        if !self.first {
+            self.buf.push(',');
+        }
+        self.first = false;
+        escape_into(self.buf, k);
+        self.buf.push(':');
+        self.buf
+    }
+
+    fn str(&mut self, k: &str, v: &str) {
+        escape_into(self.key(k), v);
+    }
+
+    /// A value already rendered as JSON.
+    fn raw(&mut self, k: &str, v: &str) {
+        self.key(k).push_str(v);
+    }
+
+    fn num(&mut self, k: &str, v: u64) {
+        let _ = write!(self.key(k), "{v}");
+    }
+
+    fn bool(&mut self, k: &str, v: bool) {
+        self.key(k).push_str(if v { "true" } else { "false" });
+    }
+
+    fn strs(&mut self, k: &str, items: &[String]) {
+        let buf = self.key(k);
+        buf.push('[');
+        for (i, s) in items.iter().enumerate() {
+            if i > 0 {
+                buf.push(',');
+            }
+            escape_into(buf, s);
+        }
+        buf.push(']');
+    }
+
+    fn string_map(&mut self, k: &str, map: &std::collections::BTreeMap<String, String>) {
+        let mut m = Obj::open(self.key(k));
+        for (k, v) in map {
+            m.str(k, v);
+        }
+        m.close();
+    }
+
+    fn child(&mut self, k: &str) -> Obj<'_> {
+        Obj::open(self.key(k))
+    }
+
+    fn close(self) {
+        self.buf.push('}');
+    }
+}
+
+/// Values rendered once per device and request, shared by its two entries: the token and
+/// its accessor appear in both (four HMACs saved per request).
+#[derive(Debug, Default)]
+pub(super) struct Memo {
+    token: Option<String>,
+    accessor: Option<String>,
+}
+
+impl Memo {
+    fn new(h: &Hasher<'_>, req: &LogicalRequest, trail: &AuditTrail) -> Memo {
+        Memo {
+            token: req.token.as_ref().map(|t| h.secret(t.expose())),
+            accessor: trail.token.as_ref().map(|e| h.accessor(&e.accessor)),
+        }
     }
 }
 
@@ -75,6 +220,8 @@ pub struct AuditTrail {
     /// The devices that were enabled when the request entry was logged: the response
     /// entry goes to the same ones. `None` until the request entry is logged.
     pub(super) devices: Option<Arc<Vec<Arc<Device>>>>,
+    /// Per device (same order): the values both entries share.
+    pub(super) memos: Vec<Memo>,
     /// The request entry could not be recorded: the request was refused.
     pub(super) refused: bool,
     /// The caller's token entry, once resolved.
@@ -118,167 +265,175 @@ fn unix_nanos_rfc3339(nanos: i128) -> String {
         .unwrap_or_default()
 }
 
-fn auth_block(h: &Hasher<'_>, req: &LogicalRequest, trail: &AuditTrail) -> Value {
-    let mut auth = Map::new();
-    let Some(entry) = &trail.token else {
-        return Value::Object(auth);
-    };
-    if let Some(token) = &req.token {
-        auth.insert("client_token".into(), h.secret(token.expose()));
-    }
-    auth.insert("accessor".into(), h.accessor(&entry.accessor));
-    auth.insert(
-        "display_name".into(),
-        Value::from(entry.display_name.as_str()),
-    );
-    let policies = Value::from(entry.policies.clone());
-    auth.insert("policies".into(), policies.clone());
-    auth.insert("token_policies".into(), policies);
-    if let Some(meta) = &entry.meta {
-        auth.insert(
-            "metadata".into(),
-            serde_json::to_value(meta).unwrap_or(Value::Null),
+fn auth_block(e: &mut Obj<'_>, trail: &AuditTrail, memo: &Memo) {
+    let mut auth = e.child("auth");
+    if let Some(entry) = &trail.token {
+        if let Some(t) = &memo.token {
+            auth.raw("client_token", t);
+        }
+        if let Some(a) = &memo.accessor {
+            auth.raw("accessor", a);
+        }
+        auth.str("display_name", &entry.display_name);
+        auth.strs("policies", &entry.policies);
+        auth.strs("token_policies", &entry.policies);
+        if let Some(meta) = &entry.meta {
+            auth.string_map("metadata", meta);
+        }
+        auth.str("token_type", "service");
+        auth.str(
+            "token_issue_time",
+            &unix_nanos_rfc3339(entry.issued_at_unix_nanos),
         );
+        auth.num("token_ttl", entry.ttl);
     }
-    auth.insert("token_type".into(), Value::from("service"));
-    auth.insert(
-        "token_issue_time".into(),
-        Value::from(unix_nanos_rfc3339(entry.issued_at_unix_nanos)),
-    );
-    auth.insert("token_ttl".into(), Value::from(entry.ttl));
-    Value::Object(auth)
+    auth.close();
 }
 
-fn mount_fields(out: &mut Map<String, Value>, trail: &AuditTrail) {
+fn mount_fields(out: &mut Obj<'_>, trail: &AuditTrail) {
     if let Some(m) = &trail.mount {
-        out.insert("mount_point".into(), Value::from(m.path.as_str()));
-        out.insert("mount_type".into(), Value::from(m.mount_type.as_str()));
-        out.insert("mount_accessor".into(), Value::from(m.accessor.as_str()));
+        out.str("mount_point", &m.path);
+        out.str("mount_type", m.mount_type.as_str());
+        out.str("mount_accessor", &m.accessor);
     }
 }
 
-fn request_block(h: &Hasher<'_>, req: &LogicalRequest, trail: &AuditTrail) -> Value {
-    let mut r = Map::new();
-    r.insert("id".into(), Value::from(req.id.as_str()));
-    r.insert("operation".into(), Value::from(req.operation.as_str()));
+fn request_block(
+    e: &mut Obj<'_>,
+    h: &Hasher<'_>,
+    req: &LogicalRequest,
+    trail: &AuditTrail,
+    memo: &Memo,
+) {
+    let mut r = e.child("request");
+    r.str("id", &req.id);
+    r.str("operation", req.operation.as_str());
     mount_fields(&mut r, trail);
-    r.insert("namespace".into(), serde_json::json!({"id": "root"}));
-    r.insert("path".into(), Value::from(req.path.as_str()));
+    r.raw("namespace", "{\"id\":\"root\"}");
+    r.str("path", &req.path);
     if !req.data.is_empty() {
-        r.insert("data".into(), Value::Object(h.map(&req.data)));
+        let buf = r.key("data");
+        let mut data = Obj::open(buf);
+        for (k, v) in &req.data {
+            h.data_into(data.key(k), v);
+        }
+        data.close();
     }
     if let Some(addr) = req.remote_addr {
-        r.insert("remote_address".into(), Value::from(addr.to_string()));
+        r.str("remote_address", &addr.to_string());
     }
-    if let Some(token) = &req.token {
-        r.insert("client_token".into(), h.secret(token.expose()));
+    if let Some(t) = &memo.token {
+        r.raw("client_token", t);
     }
-    if let Some(entry) = &trail.token {
-        r.insert("client_token_accessor".into(), h.accessor(&entry.accessor));
+    if let Some(a) = &memo.accessor {
+        r.raw("client_token_accessor", a);
     }
     if let Some(ttl) = req.wrap_ttl {
-        r.insert("wrap_ttl".into(), Value::from(ttl));
+        r.num("wrap_ttl", ttl);
     }
-    Value::Object(r)
+    r.close();
 }
 
-fn response_block(h: &Hasher<'_>, resp: &LogicalResponse, trail: &AuditTrail) -> Value {
-    let mut r = Map::new();
+fn response_block(e: &mut Obj<'_>, h: &Hasher<'_>, resp: &LogicalResponse, trail: &AuditTrail) {
+    let mut r = e.child("response");
     mount_fields(&mut r, trail);
     if let Some(data) = &resp.data {
-        r.insert("data".into(), h.data(data));
+        h.data_into(r.key("data"), data);
     }
     if let Some(auth) = &resp.auth {
-        let mut a = Map::new();
-        a.insert("client_token".into(), h.secret(&auth.client_token));
-        a.insert("accessor".into(), h.accessor(&auth.accessor));
-        a.insert("policies".into(), Value::from(auth.policies.clone()));
-        a.insert(
-            "token_policies".into(),
-            Value::from(auth.token_policies.clone()),
-        );
+        let mut a = r.child("auth");
+        h.secret_into(a.key("client_token"), &auth.client_token);
+        a.raw("accessor", &h.accessor(&auth.accessor));
+        a.strs("policies", &auth.policies);
+        a.strs("token_policies", &auth.token_policies);
         if let Some(meta) = &auth.metadata {
-            a.insert(
-                "metadata".into(),
-                serde_json::to_value(meta).unwrap_or(Value::Null),
-            );
+            a.string_map("metadata", meta);
         }
-        a.insert("lease_duration".into(), Value::from(auth.lease_duration));
-        a.insert("renewable".into(), Value::from(auth.renewable));
-        a.insert("token_type".into(), Value::from(auth.token_type.as_str()));
-        a.insert("orphan".into(), Value::from(auth.orphan));
-        a.insert("num_uses".into(), Value::from(auth.num_uses));
-        r.insert("auth".into(), Value::Object(a));
+        a.num("lease_duration", auth.lease_duration);
+        a.bool("renewable", auth.renewable);
+        a.str("token_type", &auth.token_type);
+        a.bool("orphan", auth.orphan);
+        a.num("num_uses", auth.num_uses);
+        a.close();
     }
     if let Some(w) = &resp.wrap_info {
-        let mut m = Map::new();
-        m.insert("token".into(), h.secret(&w.token));
-        m.insert("accessor".into(), h.accessor(&w.accessor));
-        m.insert("ttl".into(), Value::from(w.ttl));
-        m.insert(
-            "creation_time".into(),
-            Value::from(w.creation_time.as_str()),
-        );
-        m.insert(
-            "creation_path".into(),
-            Value::from(w.creation_path.as_str()),
-        );
+        let mut m = r.child("wrap_info");
+        h.secret_into(m.key("token"), &w.token);
+        m.raw("accessor", &h.accessor(&w.accessor));
+        m.num("ttl", w.ttl);
+        m.str("creation_time", &w.creation_time);
+        m.str("creation_path", &w.creation_path);
         if let Some(wrapped) = &w.wrapped_accessor {
-            m.insert("wrapped_accessor".into(), h.accessor(wrapped));
+            m.raw("wrapped_accessor", &h.accessor(wrapped));
         }
-        r.insert("wrap_info".into(), Value::Object(m));
+        m.close();
     }
     if !resp.lease_id.is_empty() {
-        r.insert(
-            "secret".into(),
-            serde_json::json!({"lease_id": resp.lease_id}),
-        );
-        r.insert("lease_duration".into(), Value::from(resp.lease_duration));
-        r.insert("renewable".into(), Value::from(resp.renewable));
+        let mut secret = r.child("secret");
+        secret.str("lease_id", &resp.lease_id);
+        secret.close();
+        r.num("lease_duration", resp.lease_duration);
+        r.bool("renewable", resp.renewable);
     }
     if !resp.warnings.is_empty() {
-        r.insert("warnings".into(), Value::from(resp.warnings.clone()));
+        r.strs("warnings", &resp.warnings);
     }
-    Value::Object(r)
+    r.close();
 }
 
 /// The compact JSON of a `request` entry (`outcome = None`) or a `response` entry.
-pub fn render(
+pub(super) fn render(
     h: &Hasher<'_>,
+    memo: &Memo,
     time: &str,
     req: &LogicalRequest,
     trail: &AuditTrail,
     outcome: Option<&Result<LogicalResponse, CoreError>>,
 ) -> String {
-    let mut e = Map::new();
-    e.insert("time".into(), Value::from(time));
-    e.insert(
-        "type".into(),
-        Value::from(if outcome.is_some() {
+    let mut buf = String::with_capacity(2048);
+    let mut e = Obj::open(&mut buf);
+    e.str("time", time);
+    e.str(
+        "type",
+        if outcome.is_some() {
             "response"
         } else {
             "request"
-        }),
+        },
     );
-    e.insert("auth".into(), auth_block(h, req, trail));
-    e.insert("request".into(), request_block(h, req, trail));
+    auth_block(&mut e, trail, memo);
+    request_block(&mut e, h, req, trail, memo);
     match outcome {
         None => {}
-        Some(Ok(resp)) => {
-            e.insert("response".into(), response_block(h, resp, trail));
-        }
+        Some(Ok(resp)) => response_block(&mut e, h, resp, trail),
         Some(Err(err)) => {
             let message = err.public_messages().join("; ");
-            let mut r = Map::new();
+            let mut r = e.child("response");
             mount_fields(&mut r, trail);
-            let mut data = Map::new();
-            data.insert("error".into(), h.secret(&message));
-            r.insert("data".into(), Value::Object(data));
-            e.insert("response".into(), Value::Object(r));
-            e.insert("error".into(), Value::from(message));
+            let mut data = r.child("data");
+            h.secret_into(data.key("error"), &message);
+            data.close();
+            r.close();
+            e.str("error", &message);
         }
     }
-    serde_json::to_string(&Value::Object(e)).unwrap_or_else(|_| "{}".to_string())
+    e.close();
+    buf
+}
+
+/// Renders one request's entry for a device: the memo is computed with the request entry
+/// and reused for the response entry.
+pub(super) fn render_for(
+    device: &Device,
+    memo: &mut Option<Memo>,
+    time: &str,
+    req: &LogicalRequest,
+    trail: &AuditTrail,
+    outcome: Option<&Result<LogicalResponse, CoreError>>,
+) -> String {
+    let h = device.hasher();
+    let memo = memo.get_or_insert_with(|| Memo::new(&h, req, trail));
+    render(&h, memo, time, req, trail, outcome)
 }
 
 /// The probe entry written when a device is enabled (Vault: path `sys/audit/test`).
@@ -301,15 +456,20 @@ pub fn probe(time: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Map};
 
     #[test]
     fn string_leaves_hashed_numbers_clear() {
         let salt = Salt::from_text("salt");
         let h = Hasher::new(Some(&salt), true);
-        let v = json!({"a": "x", "n": 5, "b": true, "z": null,
+        let v = json!({"a": "x", "n": 5, "b": true, "z": null, "f": 1.5, "q": "a\"b\n\u{1}",
                        "nested": {"list": ["y", 1, {"deep": "z"}]}});
-        let out = h.data(&v);
+        let data = |h: &Hasher<'_>| {
+            let mut buf = String::new();
+            h.data_into(&mut buf, &v);
+            serde_json::from_str::<Value>(&buf).unwrap()
+        };
+        let out = data(&h);
         assert_eq!(out["a"], salt.hash("x").as_str());
         assert_eq!(out["n"], 5);
         assert_eq!(out["b"], true);
@@ -317,11 +477,12 @@ mod tests {
         assert_eq!(out["nested"]["list"][0], salt.hash("y").as_str());
         assert_eq!(out["nested"]["list"][1], 1);
         assert_eq!(out["nested"]["list"][2]["deep"], salt.hash("z").as_str());
+        assert_eq!(out["f"], 1.5);
         let raw = Hasher::new(None, true);
-        assert_eq!(raw.data(&v), v);
+        assert_eq!(data(&raw), v, "log_raw: the same JSON, escaping included");
         let clear_accessor = Hasher::new(Some(&salt), false);
-        assert_eq!(clear_accessor.accessor("acc"), "acc");
-        assert_eq!(h.accessor("acc"), salt.hash("acc").as_str());
+        assert_eq!(clear_accessor.accessor("acc"), "\"acc\"");
+        assert_eq!(h.accessor("acc"), format!("\"{}\"", salt.hash("acc")));
     }
 
     #[test]
@@ -341,6 +502,7 @@ mod tests {
             wrap_ttl: None,
         };
         let trail = AuditTrail::default();
+        let memo = Memo::new(&h, &req, &trail);
         let resp = LogicalResponse {
             data: Some(json!({"value": "s3cret", "ttl": 30})),
             wrap_info: Some(strongroom_client::api::WrapInfo {
@@ -353,7 +515,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let line = render(&h, &now(), &req, &trail, Some(&Ok(resp)));
+        let line = render(&h, &memo, &now(), &req, &trail, Some(&Ok(resp)));
         for secret in [
             "hunter2-pw",
             "caller-token",
@@ -370,6 +532,7 @@ mod tests {
         assert_eq!(v["response"]["data"]["ttl"], 30);
         let err = render(
             &h,
+            &memo,
             &now(),
             &req,
             &trail,

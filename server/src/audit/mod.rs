@@ -204,7 +204,7 @@ impl AuditBroker {
             salt,
         ));
         if !device.spec.skip_test {
-            if let Err(e) = device.write(&entry::probe(&entry::now())) {
+            if let Err(e) = device.write(entry::probe(&entry::now())) {
                 salt::delete(&self.barrier, &path).await?;
                 return Err(AuditError::TestFailed(e.to_string()));
             }
@@ -278,9 +278,12 @@ impl AuditBroker {
         if !devices.is_empty() && trail.mount.is_none() {
             trail.mount = mounts.resolve(&req.path).map(|m| m.entry);
         }
-        let result = write_all(&devices, "request", |h, time| {
-            entry::render(h, time, req, trail, None)
+        let mut memos: Vec<Option<entry::Memo>> = Vec::with_capacity(devices.len());
+        memos.resize_with(devices.len(), || None);
+        let result = write_all(&devices, "request", |i, device, time| {
+            entry::render_for(device, &mut memos[i], time, req, trail, None)
         });
+        trail.memos = memos.into_iter().map(Option::unwrap_or_default).collect();
         trail.devices = Some(devices);
         if result.is_err() {
             trail.refused = true;
@@ -299,8 +302,12 @@ impl AuditBroker {
         let Some(devices) = &trail.devices else {
             return Ok(());
         };
-        write_all(devices, "response", |h, time| {
-            entry::render(h, time, req, trail, Some(outcome))
+        write_all(devices, "response", |i, device, time| {
+            let h = device.hasher();
+            match trail.memos.get(i) {
+                Some(memo) => entry::render(&h, memo, time, req, trail, Some(outcome)),
+                None => entry::render_for(device, &mut None, time, req, trail, Some(outcome)),
+            }
         })
     }
 }
@@ -309,15 +316,15 @@ impl AuditBroker {
 fn write_all(
     devices: &[Arc<Device>],
     what: &str,
-    render: impl Fn(&Hasher<'_>, &str) -> String,
+    mut render: impl FnMut(usize, &Device, &str) -> String,
 ) -> Result<(), AuditError> {
     if devices.is_empty() {
         return Ok(());
     }
     let time = entry::now();
     let mut recorded = 0usize;
-    for device in devices {
-        match device.write(&render(&device.hasher(), &time)) {
+    for (i, device) in devices.iter().enumerate() {
+        match device.write(render(i, device, &time)) {
             Ok(()) => recorded += 1,
             Err(e) => {
                 tracing::error!(device = %device.path.as_str(), entry = what, error = %e, "audit device failed");

@@ -45,13 +45,23 @@ impl Salt {
 
     /// `hmac-sha256:<hex>` of `value`.
     pub fn hash(&self, value: &str) -> String {
+        let mut out = String::with_capacity(HASH_PREFIX.len() + 64);
+        self.hash_into(&mut out, value);
+        out
+    }
+
+    /// Appends `hmac-sha256:<hex>` of `value` to `out`.
+    pub fn hash_into(&self, out: &mut String, value: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut mac = self.mac.clone();
         mac.update(value.as_bytes());
         let digest = mac.finalize().into_bytes();
-        let mut out = String::with_capacity(HASH_PREFIX.len() + 64);
+        out.reserve(HASH_PREFIX.len() + 64);
         out.push_str(HASH_PREFIX);
-        out.push_str(&hex::encode(digest));
-        out
+        for b in digest {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
     }
 
     /// The device's chain key.
