@@ -105,6 +105,12 @@ impl<'a> Hasher<'a> {
 /// Writes `s` as a JSON string literal.
 fn escape_into(buf: &mut String, s: &str) {
     buf.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // The common case: nothing to escape, one copy.
+        buf.push_str(s);
+        buf.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc = match b {
@@ -203,6 +209,7 @@ impl<'b> Obj<'b> {
 pub(super) struct Memo {
     token: Option<String>,
     accessor: Option<String>,
+    issue_time: String,
 }
 
 impl Memo {
@@ -210,6 +217,11 @@ impl Memo {
         Memo {
             token: req.token.as_ref().map(|t| h.secret(t.expose())),
             accessor: trail.token.as_ref().map(|e| h.accessor(&e.accessor)),
+            issue_time: trail
+                .token
+                .as_ref()
+                .map(|e| unix_nanos_rfc3339(e.issued_at_unix_nanos))
+                .unwrap_or_default(),
         }
     }
 }
@@ -281,10 +293,7 @@ fn auth_block(e: &mut Obj<'_>, trail: &AuditTrail, memo: &Memo) {
             auth.string_map("metadata", meta);
         }
         auth.str("token_type", "service");
-        auth.str(
-            "token_issue_time",
-            &unix_nanos_rfc3339(entry.issued_at_unix_nanos),
-        );
+        auth.str("token_issue_time", &memo.issue_time);
         auth.num("token_ttl", entry.ttl);
     }
     auth.close();
