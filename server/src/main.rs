@@ -146,7 +146,7 @@ async fn wait_for_signal(core: &strongroom_server::core::Core) -> anyhow::Result
             _ = term.recv() => return Ok(()),
             _ = int.recv() => return Ok(()),
             _ = hup.recv() => {
-                let failed = core.reopen_audit_devices();
+                let failed = core.reopen_audit_devices().await;
                 tracing::info!(failed, "SIGHUP: audit devices reopened");
             }
         }

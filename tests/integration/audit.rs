@@ -387,7 +387,7 @@ async fn chain_verifies_and_detects_edits_deletions_and_survives_restart_and_rot
     // Rotation: rename, reopen (what SIGHUP does), and the new file continues the chain.
     let rotated = dir.path().join("audit.log.1");
     std::fs::rename(&log, &rotated).unwrap();
-    assert_eq!(s.running().core().reopen_audit_devices(), 0);
+    assert_eq!(s.running().core().reopen_audit_devices().await, 0);
     let a = s
         .call("GET", "/v1/sys/policies/acl/p", None, Some(&root))
         .await;

@@ -117,7 +117,7 @@ impl AuditBroker {
                 declared.local,
                 Origin::Config,
                 salt,
-            )));
+            )?));
         }
         for stored in table::load(&barrier).await? {
             let path = AuditPath::parse(&stored.path)?;
@@ -143,7 +143,7 @@ impl AuditBroker {
                 stored.local,
                 Origin::Api,
                 salt,
-            )));
+            )?));
         }
         if !devices.is_empty() {
             tracing::info!(devices = devices.len(), "audit devices enabled");
@@ -202,9 +202,9 @@ impl AuditBroker {
             local,
             Origin::Api,
             salt,
-        ));
+        )?);
         if !device.spec.skip_test {
-            if let Err(e) = device.write(entry::probe(&entry::now())) {
+            if let Err(e) = device.write(entry::probe(&entry::now())).await {
                 salt::delete(&self.barrier, &path).await?;
                 return Err(AuditError::TestFailed(e.to_string()));
             }
@@ -255,10 +255,10 @@ impl AuditBroker {
     }
 
     /// SIGHUP: reopens every device's file. Returns how many failed (each is logged).
-    pub fn reopen(&self) -> usize {
+    pub async fn reopen(&self) -> usize {
         let mut failed = 0;
-        for d in self.devices.load().iter() {
-            if let Err(e) = d.reopen() {
+        for d in self.devices.load_full().iter() {
+            if let Err(e) = d.reopen().await {
                 failed += 1;
                 tracing::error!(path = %d.path.as_str(), error = %e, "reopening audit device failed");
             }
@@ -268,7 +268,7 @@ impl AuditBroker {
 
     /// Logs the request entry on every enabled device. `Err(Unrecorded)`: devices are
     /// enabled and none recorded it; the request must not run.
-    pub fn log_request(
+    pub async fn log_request(
         &self,
         req: &LogicalRequest,
         trail: &mut AuditTrail,
@@ -280,10 +280,14 @@ impl AuditBroker {
         }
         let mut memos: Vec<Option<entry::Memo>> = Vec::with_capacity(devices.len());
         memos.resize_with(devices.len(), || None);
-        let result = write_all(&devices, "request", |i, device, time| {
-            entry::render_for(device, &mut memos[i], time, req, trail, None)
-        });
+        let time = entry::now();
+        let bodies: Vec<String> = devices
+            .iter()
+            .zip(memos.iter_mut())
+            .map(|(device, memo)| entry::render_for(device, memo, &time, req, trail, None))
+            .collect();
         trail.memos = memos.into_iter().map(Option::unwrap_or_default).collect();
+        let result = write_all(&devices, "request", bodies).await;
         trail.devices = Some(devices);
         if result.is_err() {
             trail.refused = true;
@@ -293,7 +297,7 @@ impl AuditBroker {
 
     /// Logs the response entry on the devices that took the request entry.
     /// `Err(Unrecorded)`: none recorded it; the response must be withheld.
-    pub fn log_response(
+    pub async fn log_response(
         &self,
         req: &LogicalRequest,
         trail: &AuditTrail,
@@ -302,29 +306,42 @@ impl AuditBroker {
         let Some(devices) = &trail.devices else {
             return Ok(());
         };
-        write_all(devices, "response", |i, device, time| {
-            let h = device.hasher();
-            match trail.memos.get(i) {
-                Some(memo) => entry::render(&h, memo, time, req, trail, Some(outcome)),
-                None => entry::render_for(device, &mut None, time, req, trail, Some(outcome)),
-            }
-        })
+        if devices.is_empty() {
+            return Ok(());
+        }
+        let time = entry::now();
+        let bodies: Vec<String> = devices
+            .iter()
+            .enumerate()
+            .map(|(i, device)| match trail.memos.get(i) {
+                Some(memo) => {
+                    entry::render(&device.hasher(), memo, &time, req, trail, Some(outcome))
+                }
+                None => entry::render_for(device, &mut None, &time, req, trail, Some(outcome)),
+            })
+            .collect();
+        write_all(devices, "response", bodies).await
     }
 }
 
-/// Renders (per device: each has its own salt) and writes one entry everywhere.
-fn write_all(
+/// Writes one entry (rendered per device: each has its own salt) to every device; they
+/// write in parallel (each has its own thread). `Err(Unrecorded)` when none recorded it.
+async fn write_all(
     devices: &[Arc<Device>],
     what: &str,
-    mut render: impl FnMut(usize, &Device, &str) -> String,
+    bodies: Vec<String>,
 ) -> Result<(), AuditError> {
     if devices.is_empty() {
         return Ok(());
     }
-    let time = entry::now();
     let mut recorded = 0usize;
-    for (i, device) in devices.iter().enumerate() {
-        match device.write(render(i, device, &time)) {
+    let writes = devices
+        .iter()
+        .zip(bodies)
+        .map(|(device, body)| device.write(body));
+    let results = futures_util::future::join_all(writes).await;
+    for (device, result) in devices.iter().zip(results) {
+        match result {
             Ok(()) => recorded += 1,
             Err(e) => {
                 tracing::error!(device = %device.path.as_str(), entry = what, error = %e, "audit device failed");

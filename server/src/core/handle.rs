@@ -47,7 +47,7 @@ impl Core {
             }
         }
         .await;
-        audit_response(&unsealed, req, &mut trail, result)
+        audit_response(&unsealed, req, &mut trail, result).await
     }
 
     /// Routes, resolves the token, authorises and runs one request.
@@ -62,7 +62,10 @@ impl Core {
         if let Some(Route::Mount(mount)) = &route {
             if credential::is_login_path(mount.entry.mount_type, &mount.rel) {
                 // Logins are the one thing done without a token (any token is ignored).
-                unsealed.audit.log_request(req, trail, &unsealed.mounts)?;
+                unsealed
+                    .audit
+                    .log_request(req, trail, &unsealed.mounts)
+                    .await?;
                 return self.login(unsealed, mount, req).await;
             }
         }
@@ -78,7 +81,10 @@ impl Core {
         }
         // Audited before anything runs (not even a use is spent if no device records it).
         trail.set_token(Arc::clone(&stored.entry));
-        unsealed.audit.log_request(req, trail, &unsealed.mounts)?;
+        unsealed
+            .audit
+            .log_request(req, trail, &unsealed.mounts)
+            .await?;
         // Limited-use tokens spend one use before anything else.
         let (entry, last_use) = if stored.entry.num_uses > 0 {
             match unsealed.tokens.use_once(&id_hash).await? {
@@ -332,7 +338,7 @@ impl Core {
 /// Audits the outcome of a request. A request refused earlier (before it ran) than its
 /// request entry gets that entry now; if no device records the response entry, the
 /// response is withheld (fail closed).
-fn audit_response(
+async fn audit_response(
     unsealed: &Unsealed,
     req: &LogicalRequest,
     trail: &mut AuditTrail,
@@ -342,9 +348,12 @@ fn audit_response(
         return result;
     }
     if !trail.request_logged() {
-        unsealed.audit.log_request(req, trail, &unsealed.mounts)?;
+        unsealed
+            .audit
+            .log_request(req, trail, &unsealed.mounts)
+            .await?;
     }
-    unsealed.audit.log_response(req, trail, &result)?;
+    unsealed.audit.log_response(req, trail, &result).await?;
     result
 }
 

@@ -191,9 +191,9 @@ impl Core {
 
     /// SIGHUP: reopens every audit device's file (log rotation). Returns how many
     /// failed (each is logged); 0 while sealed.
-    pub fn reopen_audit_devices(&self) -> usize {
+    pub async fn reopen_audit_devices(&self) -> usize {
         match self.unsealed() {
-            Ok(u) => u.audit.reopen(),
+            Ok(u) => u.audit.reopen().await,
             Err(_) => 0,
         }
     }
