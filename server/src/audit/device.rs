@@ -1,20 +1,19 @@
-//! One enabled audit device: its definition, salt, and the writer thread that owns its
-//! sink and its hash chain.
+//! One enabled audit device: its definition, salt, sink and hash chain.
 //!
-//! Invariant: a device's lines never interleave and its chain never forks. Both follow
-//! from one owner: a dedicated thread receives rendered entries through a bounded
-//! channel, chains them in arrival order and writes every entry that is waiting in
-//! **one** `write` (group write: under load one syscall carries many lines), then tells
-//! each request whether its line was written. Requests await that answer (fail closed)
-//! without holding a lock or blocking a runtime thread. The head advances only when the
-//! write succeeded. The thread ends when the device is dropped (disabled, or sealed) and
-//! the last in-flight request released it.
+//! Invariant: a device's lines never interleave and its chain never forks: the sink and
+//! the chain head sit behind one lock, and only its holder chains and writes. Writes are
+//! combined (group write): a request queues its rendered entry, then tries to take the
+//! lock; the holder writes **every** queued entry in one `write`, tells each waiting
+//! request the outcome, releases the lock and looks at the queue again. A request that
+//! finds the lock taken just awaits its answer: no thread blocks on the lock, no `.await`
+//! happens under it, and under load one syscall carries many lines. The head advances
+//! only when the write succeeded.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use serde_json::{json, Value};
 use strongroom_client::audit_chain;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::entry::Hasher;
 use super::path::AuditPath;
@@ -22,11 +21,6 @@ use super::salt::{ChainKey, Salt};
 use super::sink::Sink;
 use super::spec::DeviceSpec;
 use super::AuditError;
-
-/// Entries that may wait for the writer thread before requests wait to enqueue.
-const QUEUE: usize = 4096;
-/// Most entries written in one `write`.
-const MAX_BATCH: usize = 512;
 
 /// Where the device came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,14 +32,6 @@ pub enum Origin {
 }
 
 type Reply = oneshot::Sender<Result<(), std::io::Error>>;
-
-/// Work for the writer thread.
-enum Job {
-    /// Chain and write one entry (compact JSON).
-    Write(String, Reply),
-    /// Reopen the sink (log rotation), after everything queued before.
-    Reopen(Reply),
-}
 
 /// An enabled device.
 #[derive(Debug)]
@@ -62,23 +48,27 @@ pub struct Device {
     pub origin: Origin,
     salt: Salt,
     chain_key: ChainKey,
-    /// The link of the last line written ("" before the first); written by the thread.
-    head: Arc<Mutex<String>>,
-    jobs: mpsc::Sender<Job>,
+    /// Rendered entries waiting to be written, with whoever waits for each.
+    queue: Mutex<Vec<(String, Reply)>>,
+    state: Mutex<State>,
 }
 
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Job::Write(..) => "Write(..)",
-            Job::Reopen(_) => "Reopen",
-        })
-    }
+#[derive(Debug)]
+struct State {
+    sink: Sink,
+    /// The link of the last line written ("" before the first).
+    head: String,
+    /// Reused output buffer.
+    buf: String,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Device {
-    /// Opens the device's sink (an existing file's chain continues from its last complete
-    /// line) and starts its writer thread.
+    /// Opens the device's sink; an existing file's chain is continued from its last
+    /// complete line.
     pub fn open(
         path: AuditPath,
         spec: DeviceSpec,
@@ -88,17 +78,6 @@ impl Device {
         salt: Salt,
     ) -> Result<Device, AuditError> {
         let (sink, head) = Sink::open(&spec.target);
-        let head = Arc::new(Mutex::new(head));
-        let (jobs, rx) = mpsc::channel(QUEUE);
-        let writer = Writer {
-            sink,
-            key: salt.chain_key(),
-            prefix: spec.prefix.clone(),
-            head: Arc::clone(&head),
-        };
-        std::thread::Builder::new()
-            .name(format!("audit-{}", path.as_str().trim_end_matches('/')))
-            .spawn(move || writer.run(rx))?;
         Ok(Device {
             chain_key: salt.chain_key(),
             path,
@@ -107,8 +86,12 @@ impl Device {
             local,
             origin,
             salt,
-            head,
-            jobs,
+            queue: Mutex::new(Vec::new()),
+            state: Mutex::new(State {
+                sink,
+                head,
+                buf: String::new(),
+            }),
         })
     }
 
@@ -127,34 +110,101 @@ impl Device {
 
     /// The chain key (hex) and the current head.
     pub fn chain_info(&self) -> (String, String) {
-        let head = lock(&self.head).clone();
+        let head = lock(&self.state).head.clone();
         (self.chain_key.to_hex(), head)
-    }
-
-    async fn submit(&self, job: impl FnOnce(Reply) -> Job) -> Result<(), AuditError> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(job(reply))
-            .await
-            .map_err(|_| AuditError::Corrupt("the audit writer thread is gone".into()))?;
-        match answer.await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(AuditError::Corrupt(
-                "the audit writer thread is gone".into(),
-            )),
-        }
     }
 
     /// Chains and writes one entry (`body`: the compact JSON of the entry); returns once
     /// the line was written (or failed).
     pub async fn write(&self, body: String) -> Result<(), AuditError> {
-        self.submit(|reply| Job::Write(body, reply)).await
+        let (reply, answer) = oneshot::channel();
+        lock(&self.queue).push((body, reply));
+        self.combine();
+        match answer.await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(AuditError::Corrupt(
+                "an audit entry was dropped unwritten".into(),
+            )),
+        }
     }
 
-    /// Reopens the sink (SIGHUP: log rotation) after the entries queued before. The chain
+    /// Writes what is queued unless another caller holds the lock (it will, then: every
+    /// holder looks at the queue again after releasing the lock, so an entry queued by a
+    /// caller that found the lock taken is never stranded).
+    fn combine(&self) {
+        loop {
+            {
+                let mut state = match self.state.try_lock() {
+                    Ok(state) => state,
+                    Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => return,
+                };
+                while self.flush(&mut state) {}
+            }
+            if lock(&self.queue).is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Writes every queued entry in one `write`; false when the queue was empty.
+    fn flush(&self, state: &mut State) -> bool {
+        let jobs = std::mem::take(&mut *lock(&self.queue));
+        if jobs.is_empty() {
+            return false;
+        }
+        let State { sink, head, buf } = state;
+        buf.clear();
+        let mut prev = head.clone();
+        let mut waiting = Vec::with_capacity(jobs.len());
+        for (mut body, reply) in jobs {
+            match audit_chain::chain_in_place(self.chain_key.expose(), &prev, &mut body) {
+                Some(link) => {
+                    buf.push_str(&self.spec.prefix);
+                    buf.push_str(&body);
+                    prev = link;
+                    waiting.push(reply);
+                }
+                None => {
+                    let _ = reply.send(Err(std::io::Error::other(
+                        "an audit entry is not a JSON object",
+                    )));
+                }
+            }
+        }
+        if waiting.is_empty() {
+            return true;
+        }
+        match sink.write_line(buf.as_bytes()) {
+            Ok(()) => {
+                *head = prev;
+                for reply in waiting {
+                    let _ = reply.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                // Not written: the chain continues from the last written line.
+                for reply in waiting {
+                    let _ = reply.send(Err(std::io::Error::new(e.kind(), e.to_string())));
+                }
+            }
+        }
+        if buf.capacity() > 1 << 20 {
+            *buf = String::new();
+        }
+        true
+    }
+
+    /// Reopens the sink (SIGHUP: log rotation) after writing what is queued. The chain
     /// continues in the new file.
     pub async fn reopen(&self) -> Result<(), AuditError> {
-        self.submit(Job::Reopen).await
+        let reopened = {
+            let mut state = lock(&self.state);
+            while self.flush(&mut state) {}
+            state.sink.reopen()
+        };
+        self.combine();
+        Ok(reopened?)
     }
 
     /// The `sys/audit` listing of this device.
@@ -169,96 +219,11 @@ impl Device {
     }
 }
 
-fn lock(head: &Mutex<String>) -> std::sync::MutexGuard<'_, String> {
-    head.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The writer thread's state.
-struct Writer {
-    sink: Sink,
-    key: ChainKey,
-    prefix: String,
-    head: Arc<Mutex<String>>,
-}
-
-/// Lines chained but not yet written, and who waits for them.
-struct Batch {
-    buf: String,
-    waiting: Vec<Reply>,
-    /// The head after the lines in `buf`.
-    prev: String,
-}
-
-impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(first) = rx.blocking_recv() {
-            let mut batch = Batch {
-                buf: String::new(),
-                waiting: Vec::new(),
-                prev: lock(&self.head).clone(),
-            };
-            let mut next = Some(first);
-            let mut taken = 0;
-            while let Some(job) = next.take() {
-                taken += 1;
-                match job {
-                    Job::Write(mut body, reply) => {
-                        match audit_chain::chain_in_place(self.key.expose(), &batch.prev, &mut body)
-                        {
-                            Some(link) => {
-                                batch.buf.push_str(&self.prefix);
-                                batch.buf.push_str(&body);
-                                batch.prev = link;
-                                batch.waiting.push(reply);
-                            }
-                            None => {
-                                let _ = reply.send(Err(std::io::Error::other(
-                                    "an audit entry is not a JSON object",
-                                )));
-                            }
-                        }
-                    }
-                    Job::Reopen(reply) => {
-                        self.flush(&mut batch);
-                        let _ = reply.send(self.sink.reopen());
-                    }
-                }
-                if taken < MAX_BATCH {
-                    next = rx.try_recv().ok();
-                }
-            }
-            self.flush(&mut batch);
-        }
-    }
-
-    /// One `write` for every line in the batch; everyone waiting learns the outcome.
-    fn flush(&mut self, batch: &mut Batch) {
-        if batch.waiting.is_empty() {
-            return;
-        }
-        match self.sink.write_line(batch.buf.as_bytes()) {
-            Ok(()) => {
-                *lock(&self.head) = batch.prev.clone();
-                for reply in batch.waiting.drain(..) {
-                    let _ = reply.send(Ok(()));
-                }
-            }
-            Err(e) => {
-                // Not written: the chain continues from the last written line.
-                batch.prev = lock(&self.head).clone();
-                for reply in batch.waiting.drain(..) {
-                    let _ = reply.send(Err(std::io::Error::new(e.kind(), e.to_string())));
-                }
-            }
-        }
-        batch.buf.clear();
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
     use super::*;
 
