@@ -324,8 +324,8 @@ impl AuditBroker {
     }
 }
 
-/// Writes one entry (rendered per device: each has its own salt) to every device; they
-/// write in parallel (each has its own thread). `Err(Unrecorded)` when none recorded it.
+/// Writes one entry (rendered per device: each has its own salt) to every device (each
+/// combines concurrent writes; see `device`). `Err(Unrecorded)` when none recorded it.
 async fn write_all(
     devices: &[Arc<Device>],
     what: &str,
