@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+use crate::commands::audit::AuditCommand;
 use crate::commands::operator::OperatorCommand;
 use crate::commands::token::TokenCommand;
 use crate::output::Format;
@@ -67,6 +68,9 @@ pub enum Command {
     /// Token commands.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Audit log commands: verify an audit file's hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// Rewrites single-dash long flags (`-address=x`, `-key-shares`) to `--…` when the name

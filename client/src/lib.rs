@@ -2,9 +2,12 @@
 //!
 //! - [`api`]: the wire types of the Vault-compatible HTTP API. The server serialises its
 //!   responses with these same types, so client and server cannot drift apart.
+//! - [`audit_chain`]: the audit hash chain, shared by the server (writes) and the CLI
+//!   (`strongroom audit verify`).
 //! - [`Client`] (feature `http`, on by default): a typed async client over HTTPS.
 
 pub mod api;
+pub mod audit_chain;
 
 #[cfg(feature = "http")]
 mod client;

@@ -30,15 +30,33 @@
 //! # duration_secs = 900
 //! # counter_reset_secs = 900
 //! # disable = false
+//!
+//! # Audit devices declared here are enabled at every unseal and cannot be disabled
+//! # through the API. Options are strings, as in Vault (see `audit::spec`).
+//! # [[audit]]
+//! # path = "file"                     # enabled at file/
+//! # type = "file"                     # file | socket
+//! # description = "main audit log"
+//! # local = false
+//! # options = { file_path = "/var/log/strongroom/audit.log", mode = "0600" }
+//! #   file_path: a path, "stdout" or "discard"; mode: octal, never executable;
+//! #   prefix, log_raw, hmac_accessor; socket: address, socket_type = "tcp" | "unix"
+//!
+//! # [audit_api]                   # enabling devices through sys/audit: off by default
+//! # allow = true
+//! # file_directory = "/var/log/strongroom"   # API file devices: regular files under it only
+//! # allow_socket = false                     # API socket devices
 //! ```
 //! Unknown keys are errors (a typo must not silently drop a security setting).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::audit::{AuditPath, DeviceSpec};
 use crate::credential::lockout::LockoutPolicy;
 use crate::credential::token_fields::Cidr;
 use crate::limits::RateLimit;
@@ -104,6 +122,67 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     user_lockout: RawLockout,
+    #[serde(default)]
+    audit: Vec<RawAuditDevice>,
+    #[serde(default)]
+    audit_api: RawAuditApi,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuditDevice {
+    path: String,
+    #[serde(rename = "type")]
+    device_type: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    options: BTreeMap<String, String>,
+    #[serde(default)]
+    local: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAuditApi {
+    #[serde(default)]
+    allow: bool,
+    file_directory: Option<PathBuf>,
+    #[serde(default)]
+    allow_socket: bool,
+}
+
+/// Audit devices: declared ones and the rules for API-enabled ones.
+#[derive(Debug, Clone, Default)]
+pub struct AuditConfig {
+    /// `[[audit]]`: enabled at every unseal; cannot be disabled through the API.
+    pub devices: Vec<DeclaredAuditDevice>,
+    /// `[audit_api]`.
+    pub api: AuditApiConfig,
+}
+
+/// One `[[audit]]` table, validated.
+#[derive(Debug, Clone)]
+pub struct DeclaredAuditDevice {
+    /// Where it is enabled.
+    pub path: AuditPath,
+    /// Type and options.
+    pub spec: DeviceSpec,
+    /// Free text.
+    pub description: String,
+    /// Vault's `local` flag.
+    pub local: bool,
+}
+
+/// `[audit_api]`: whether and how devices may be enabled through `sys/audit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditApiConfig {
+    /// API creation allowed at all (default: no, as OpenBao).
+    pub allow: bool,
+    /// API file devices may only write regular files under this directory.
+    pub file_directory: Option<PathBuf>,
+    /// API socket devices allowed.
+    pub allow_socket: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -213,6 +292,8 @@ pub struct Config {
     pub limits: Limits,
     /// User lockout after failed logins.
     pub lockout: LockoutPolicy,
+    /// Audit devices.
+    pub audit: AuditConfig,
 }
 
 /// Rate limits (`[limits]`).
@@ -374,9 +455,11 @@ impl Config {
                 .map_or(defaults.counter_reset, Duration::from_secs),
             disabled: raw.user_lockout.disable,
         };
+        let audit = audit_config(raw.audit, raw.audit_api)?;
         Ok(Config {
             limits,
             lockout,
+            audit,
             listener: ListenerConfig {
                 address,
                 tls,
@@ -426,8 +509,50 @@ impl Config {
             log_level: "info".to_string(),
             limits: Limits::default(),
             lockout: LockoutPolicy::default(),
+            audit: AuditConfig::default(),
         }
     }
+}
+
+fn audit_config(
+    devices: Vec<RawAuditDevice>,
+    api: RawAuditApi,
+) -> Result<AuditConfig, ConfigError> {
+    let mut out = Vec::with_capacity(devices.len());
+    for raw in devices {
+        let invalid = |e: crate::audit::AuditError| {
+            ConfigError::Invalid(format!("[[audit]] path {:?}: {e}", raw.path))
+        };
+        let path = AuditPath::parse(&raw.path).map_err(invalid)?;
+        if out.iter().any(|d: &DeclaredAuditDevice| d.path == path) {
+            return Err(ConfigError::Invalid(format!(
+                "[[audit]] path {:?} is declared twice",
+                path.as_str()
+            )));
+        }
+        let spec = DeviceSpec::parse(&raw.device_type, &raw.options).map_err(invalid)?;
+        out.push(DeclaredAuditDevice {
+            path,
+            spec,
+            description: raw.description,
+            local: raw.local,
+        });
+    }
+    if let Some(dir) = &api.file_directory {
+        if !dir.is_absolute() {
+            return Err(ConfigError::Invalid(
+                "[audit_api] file_directory must be an absolute path".into(),
+            ));
+        }
+    }
+    Ok(AuditConfig {
+        devices: out,
+        api: AuditApiConfig {
+            allow: api.allow,
+            file_directory: api.file_directory,
+            allow_socket: api.allow_socket,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -491,6 +616,30 @@ mod tests {
         assert!(matches!(Config::parse(text), Err(ConfigError::Invalid(_))));
         let text = format!("{BASE}[listener]\naddress = \"localhost\"\ntls_disable = true\n");
         assert!(matches!(Config::parse(&text), Err(ConfigError::Invalid(_))));
+    }
+
+    #[test]
+    fn audit_tables() {
+        let listener = "[listener]\naddress = \"127.0.0.1:8200\"\ntls_disable = true\n";
+        let c = Config::parse(&format!("{BASE}{listener}")).unwrap();
+        assert!(c.audit.devices.is_empty() && !c.audit.api.allow);
+        let c = Config::parse(&format!(
+            "{BASE}{listener}[[audit]]\npath = \"file\"\ntype = \"file\"\n\
+             options = {{ file_path = \"/var/log/a.log\", mode = \"0640\" }}\n\
+             [audit_api]\nallow = true\nfile_directory = \"/var/log\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.audit.devices[0].path.as_str(), "file/");
+        assert!(c.audit.api.allow);
+        for bad in [
+            "[[audit]]\npath = \"f\"\ntype = \"file\"\noptions = { file_path = \"/x\", mode = \"0755\" }\n",
+            "[[audit]]\npath = \"f\"\ntype = \"syslog\"\n",
+            "[[audit]]\npath = \"f\"\ntype = \"file\"\noptions = { file_path = \"/x\" }\nbogus = 1\n",
+            "[audit_api]\nallow = true\nfile_directory = \"rel\"\n",
+            "[audit_api]\nallowed = true\n",
+        ] {
+            assert!(Config::parse(&format!("{BASE}{listener}{bad}")).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! [`server`] assembles them; `main.rs` is a thin binary over it.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod barrier;
 pub mod config;

@@ -1,5 +1,6 @@
 //! `strongroom-server`: the binary. Parses arguments, sets up logging and process
-//! hardening, starts the server, and shuts it down on SIGTERM/SIGINT.
+//! hardening, starts the server, and shuts it down on SIGTERM/SIGINT. SIGHUP reopens
+//! the audit devices' files (log rotation).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -127,20 +128,27 @@ async fn run(config: Config, dev: bool) -> anyhow::Result<()> {
             out.root_token.expose()
         );
     }
-    wait_for_signal().await?;
+    wait_for_signal(running.core()).await?;
     tracing::info!("shutting down: draining in-flight requests");
     running.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Waits for SIGTERM or SIGINT; on the way, each SIGHUP reopens the audit files.
+async fn wait_for_signal(core: &strongroom_server::core::Core) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => {
+                let failed = core.reopen_audit_devices().await;
+                tracing::info!(failed, "SIGHUP: audit devices reopened");
+            }
+        }
     }
-    Ok(())
 }

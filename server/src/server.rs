@@ -143,6 +143,7 @@ pub async fn start_with_backend(
     let options = CoreOptions {
         lockout: config.lockout,
         login_rate: config.limits.login,
+        audit: config.audit.clone(),
     };
     let core = Arc::new(Core::open_with(barrier, options).await?);
     let limits = ApiLimits {

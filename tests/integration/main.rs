@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod audit;
 mod auth;
 mod auth_methods;
 mod bao_cli;

@@ -9,6 +9,7 @@
 //! `Error: <what failed>` otherwise. A key share submitted by the command is scrubbed
 //! from any error text ([`redact`]), and the token is never printed.
 
+pub mod audit;
 pub mod operator;
 pub mod status;
 pub mod token;
@@ -36,6 +37,9 @@ pub enum Outcome {
     Success,
     /// Exit code 2: `strongroom status` on a sealed server.
     Sealed,
+    /// Exit code 1 without an error message of its own: `strongroom audit verify`
+    /// found a broken chain (the report says where).
+    Failure,
 }
 
 impl From<Outcome> for ExitCode {
@@ -43,6 +47,7 @@ impl From<Outcome> for ExitCode {
         match outcome {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::Sealed => ExitCode::from(2),
+            Outcome::Failure => ExitCode::FAILURE,
         }
     }
 }
@@ -69,7 +74,13 @@ pub struct Context {
 }
 
 /// Runs the parsed command line; prints errors; returns the process exit code.
-pub async fn run(cli: Cli) -> ExitCode {
+pub async fn run(mut cli: Cli) -> ExitCode {
+    // `audit verify --salt-from URL` talks to that server.
+    if let Command::Audit(audit::AuditCommand::Verify(args)) = &cli.command {
+        if let Some(url) = &args.salt_from {
+            cli.global.address = Some(url.clone());
+        }
+    }
     let mut has_token = false;
     let result = async {
         let token = resolve_token(
@@ -110,6 +121,7 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Status => status::run(ctx).await,
         Command::Operator(cmd) => operator::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
+        Command::Audit(cmd) => audit::run(ctx, cmd).await,
     }
 }
 

@@ -87,6 +87,9 @@ pub enum CoreError {
     /// The task serving the request failed (a bug: it panicked).
     #[error("the request's task failed")]
     Aborted,
+    /// Audit devices (fail closed: `Audit(Unrecorded)` refuses the request).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// The CLI preflight (`sys/internal/ui/mounts`) found no accessible mount.
     #[error("preflight capability check returned 403, please ensure client's policies grant access to path {0:?}")]
     PreflightDenied(String),
@@ -144,6 +147,7 @@ impl CoreError {
                 ErrorKind::PermissionDenied
             }
             CoreError::WrappingTokenInvalid => ErrorKind::Invalid,
+            CoreError::Audit(e) => e.kind(),
             CoreError::Aborted => ErrorKind::Internal,
         }
     }
@@ -154,6 +158,9 @@ impl CoreError {
             (CoreError::MethodNotAllowed | CoreError::NotFound, _) => Vec::new(),
             (CoreError::Engine(e), _) => e.public_messages(),
             (CoreError::Barrier(BarrierError::Sealed), _) => vec!["Vault is sealed".to_string()],
+            (CoreError::Audit(crate::audit::AuditError::Unrecorded), _) => {
+                vec!["internal error: the audit log is unavailable".to_string()]
+            }
             (_, ErrorKind::Internal) => vec!["internal error".to_string()],
             (_, ErrorKind::Unavailable) => {
                 vec!["storage is unavailable; the request was not completed".to_string()]

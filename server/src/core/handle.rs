@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::request::{LogicalRequest, LogicalResponse};
 use super::{Core, CoreError, Unsealed};
+use crate::audit::AuditTrail;
 use crate::auth::TokenEntry;
 use crate::core::request::Operation;
 use crate::credential::token_fields::cidrs_allow;
@@ -33,14 +34,20 @@ pub struct Caller<'a> {
 }
 
 impl Core {
-    /// Serves one logical request: dispatch, then response wrapping when asked for.
+    /// Serves one logical request: dispatch, then response wrapping when asked for; the
+    /// response (as the client will see it: wrapped, or an error) is audited last.
     pub async fn handle(&self, req: &LogicalRequest) -> Result<LogicalResponse, CoreError> {
         let unsealed = self.unsealed()?;
-        let resp = self.dispatch(&unsealed, req).await?;
-        match req.wrap_ttl {
-            Some(ttl) => self.wrap_response(&unsealed, req, resp, ttl).await,
-            None => Ok(resp),
+        let mut trail = AuditTrail::default();
+        let result = async {
+            let resp = self.dispatch(&unsealed, req, &mut trail).await?;
+            match req.wrap_ttl {
+                Some(ttl) => self.wrap_response(&unsealed, req, resp, ttl).await,
+                None => Ok(resp),
+            }
         }
+        .await;
+        audit_response(&unsealed, req, &mut trail, result).await
     }
 
     /// Routes, resolves the token, authorises and runs one request.
@@ -48,21 +55,37 @@ impl Core {
         &self,
         unsealed: &Arc<Unsealed>,
         req: &LogicalRequest,
+        trail: &mut AuditTrail,
     ) -> Result<LogicalResponse, CoreError> {
         let route = router::resolve_fixed(&req.path)
             .or_else(|| unsealed.mounts.resolve(&req.path).map(Route::Mount));
         if let Some(Route::Mount(mount)) = &route {
             if credential::is_login_path(mount.entry.mount_type, &mount.rel) {
                 // Logins are the one thing done without a token (any token is ignored).
+                unsealed
+                    .audit
+                    .log_request(req, trail, &unsealed.mounts)
+                    .await?;
                 return self.login(unsealed, mount, req).await;
             }
         }
-        // Wrapping paths a wrapping token itself uses, or that need no token.
+        // Wrapping paths a wrapping token itself uses, or that need no token (audited
+        // before they run, like logins: an unwrap spends its token).
         match (req.path.as_str(), req.operation) {
-            ("sys/wrapping/lookup", _) => return self.wrapping_lookup_request(unsealed, req).await,
+            ("sys/wrapping/lookup", _) => {
+                unsealed
+                    .audit
+                    .log_request(req, trail, &unsealed.mounts)
+                    .await?;
+                return self.wrapping_lookup_request(unsealed, req).await;
+            }
             ("sys/wrapping/unwrap", Operation::Update)
                 if super::wrapping::body_token(&req.data)?.is_none() =>
             {
+                unsealed
+                    .audit
+                    .log_request(req, trail, &unsealed.mounts)
+                    .await?;
                 return self.unwrap_presented(unsealed, req).await;
             }
             _ => {}
@@ -82,6 +105,12 @@ impl Core {
         if !cidrs_allow(&stored.entry.bound_cidrs, req.remote_addr) {
             return Err(CoreError::PermissionDenied);
         }
+        // Audited before anything runs (not even a use is spent if no device records it).
+        trail.set_token(Arc::clone(&stored.entry));
+        unsealed
+            .audit
+            .log_request(req, trail, &unsealed.mounts)
+            .await?;
         // Limited-use tokens spend one use before anything else.
         let (entry, last_use) = if stored.entry.num_uses > 0 {
             match unsealed.tokens.use_once(&id_hash).await? {
@@ -330,6 +359,28 @@ impl Core {
         }
         Ok(out)
     }
+}
+
+/// Audits the outcome of a request. A request refused earlier (before it ran) than its
+/// request entry gets that entry now; if no device records the response entry, the
+/// response is withheld (fail closed).
+async fn audit_response(
+    unsealed: &Unsealed,
+    req: &LogicalRequest,
+    trail: &mut AuditTrail,
+    result: Result<LogicalResponse, CoreError>,
+) -> Result<LogicalResponse, CoreError> {
+    if trail.refused() {
+        return result;
+    }
+    if !trail.request_logged() {
+        unsealed
+            .audit
+            .log_request(req, trail, &unsealed.mounts)
+            .await?;
+    }
+    unsealed.audit.log_response(req, trail, &result).await?;
+    result
 }
 
 /// The engine's existence check for a write (create vs update).

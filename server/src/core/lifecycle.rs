@@ -209,6 +209,8 @@ impl Core {
             cluster,
             seal_config: ArcSwap::from_pointee(config.clone()),
             active_since: OffsetDateTime::now_utc(),
+            audit: crate::audit::AuditBroker::open(Arc::clone(&self.barrier), &self.options.audit)
+                .await?,
         })
     }
 

@@ -88,6 +88,8 @@ pub struct Unsealed {
     pub seal_config: ArcSwap<SealConfig>,
     /// When this node became active.
     pub active_since: OffsetDateTime,
+    /// The enabled audit devices.
+    pub audit: crate::audit::AuditBroker,
 }
 
 /// The vault's lifecycle.
@@ -118,12 +120,14 @@ pub struct Core {
 }
 
 /// Settings of the core that come from the server configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CoreOptions {
     /// User lockout after failed logins.
     pub lockout: crate::credential::lockout::LockoutPolicy,
     /// Per-client-IP rate of login requests (`None` = unlimited).
     pub login_rate: Option<crate::limits::RateLimit>,
+    /// Audit devices declared in the configuration, and the API-creation rules.
+    pub audit: crate::config::AuditConfig,
 }
 
 impl std::fmt::Debug for Core {
@@ -149,8 +153,8 @@ impl Core {
             barrier,
             state: ArcSwap::from_pointee(state),
             transitions: tokio::sync::Mutex::new(Transitions::default()),
-            options,
             login_limiter: options.login_rate.map(crate::limits::PerClientLimiter::new),
+            options,
         })
     }
 
@@ -185,5 +189,14 @@ impl Core {
     /// The barrier.
     pub fn barrier(&self) -> &Arc<Barrier> {
         &self.barrier
+    }
+
+    /// SIGHUP: reopens every audit device's file (log rotation). Returns how many
+    /// failed (each is logged); 0 while sealed.
+    pub async fn reopen_audit_devices(&self) -> usize {
+        match self.unsealed() {
+            Ok(u) => u.audit.reopen().await,
+            Err(_) => 0,
+        }
     }
 }

@@ -96,6 +96,14 @@ pub enum SysEndpoint {
     ToolsHash(Option<String>),
     /// `sys/tools/random[/<source>][/<bytes>]`: the path after `random/` ("" without).
     ToolsRandom(String),
+    /// `GET sys/audit` (sudo).
+    Audits,
+    /// `sys/audit/<path>` (enable, disable; sudo); the raw path, unparsed.
+    Audit(String),
+    /// `POST sys/audit-hash/<path>`.
+    AuditHash(String),
+    /// `GET sys/audit-chain/<path>` (sudo): the device's chain key and head.
+    AuditChain(String),
 }
 
 /// An `auth/token/` endpoint.
@@ -168,6 +176,9 @@ impl Route {
                     | SysEndpoint::LeaseRevokeForce(_)
                     | SysEndpoint::LeaseCount
                     | SysEndpoint::Leases
+                    | SysEndpoint::Audits
+                    | SysEndpoint::Audit(_)
+                    | SysEndpoint::AuditChain(_)
             ) | Route::Token(TokenEndpoint::RevokeOrphan | TokenEndpoint::Accessors)
         )
     }
@@ -206,6 +217,7 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
         "sys/wrapping/lookup" => Route::Sys(SysEndpoint::WrappingLookup),
         "sys/tools/hash" => Route::Sys(SysEndpoint::ToolsHash(None)),
         "sys/tools/random" => Route::Sys(SysEndpoint::ToolsRandom(String::new())),
+        "sys/audit" => Route::Sys(SysEndpoint::Audits),
         "auth/token/create" => Route::Token(TokenEndpoint::Create),
         "auth/token/create-orphan" => Route::Token(TokenEndpoint::CreateOrphan),
         "auth/token/lookup" => Route::Token(TokenEndpoint::Lookup),
@@ -256,6 +268,12 @@ pub fn resolve_fixed(path: &str) -> Option<Route> {
                 Route::Sys(SysEndpoint::PolicyAcl(name.to_string()))
             } else if let Some(name) = p.strip_prefix("sys/policy/") {
                 Route::Sys(SysEndpoint::PolicyLegacy(name.to_string()))
+            } else if let Some(rest) = p.strip_prefix("sys/audit/") {
+                Route::Sys(SysEndpoint::Audit(rest.to_string()))
+            } else if let Some(rest) = p.strip_prefix("sys/audit-hash/") {
+                Route::Sys(SysEndpoint::AuditHash(rest.to_string()))
+            } else if let Some(rest) = p.strip_prefix("sys/audit-chain/") {
+                Route::Sys(SysEndpoint::AuditChain(rest.to_string()))
             } else if let Some(rest) = p.strip_prefix("sys/mounts/") {
                 match rest.strip_suffix("/tune") {
                     Some(mount) => Route::Sys(SysEndpoint::MountTune(mount.to_string())),
@@ -335,5 +353,18 @@ mod tests {
         assert!(Route::Sys(SysEndpoint::LeaseRevokePrefix("x".into())).needs_sudo());
         assert!(Route::Sys(SysEndpoint::Seal).needs_sudo());
         assert!(!Route::Sys(SysEndpoint::KeyStatus).needs_sudo());
+        assert!(
+            matches!(resolve_fixed("sys/audit/file"), Some(Route::Sys(SysEndpoint::Audit(p))) if p == "file")
+        );
+        assert!(
+            matches!(resolve_fixed("sys/audit-hash/a/b"), Some(Route::Sys(SysEndpoint::AuditHash(p))) if p == "a/b")
+        );
+        assert!(matches!(
+            resolve_fixed("sys/audit"),
+            Some(Route::Sys(SysEndpoint::Audits))
+        ));
+        assert!(Route::Sys(SysEndpoint::AuditChain("f".into())).needs_sudo());
+        assert!(Route::Sys(SysEndpoint::Audit("f".into())).needs_sudo());
+        assert!(!Route::Sys(SysEndpoint::AuditHash("f".into())).needs_sudo());
     }
 }

@@ -4,6 +4,7 @@
 //! check [`Authorized::has_sudo`] again here, so a future ACL bug that forgot the sudo
 //! flag could not open them.
 
+mod audit;
 mod auth_mounts;
 mod capabilities;
 mod key_status;
@@ -118,6 +119,14 @@ pub async fn handle(
                 Operation::Delete => password_policies::delete(store, &name).await,
                 Operation::List | Operation::Patch => Err(CoreError::MethodNotAllowed),
             }
+        }
+        SysEndpoint::Audits => audit::list(unsealed, req, require_sudo(authorized)?),
+        SysEndpoint::Audit(path) => {
+            audit::one(unsealed, &path, req, require_sudo(authorized)?).await
+        }
+        SysEndpoint::AuditHash(path) => audit::hash(unsealed, &path, req),
+        SysEndpoint::AuditChain(path) => {
+            audit::chain(unsealed, &path, req, require_sudo(authorized)?)
         }
         SysEndpoint::PasswordPolicyGenerate(name) => match req.operation {
             Operation::Read => password_policies::generate(&unsealed.passwords, &name).await,

@@ -1,0 +1,214 @@
+//! `strongroom audit verify FILE`: checks an audit file's hash chain.
+//!
+//! The chain key comes from the server (`--salt-from URL --device PATH` reads
+//! `sys/audit-chain/<device>`, which needs a sudo token) or is given offline
+//! (`--key-hex`). With the server's current head, a truncated tail (or an older, rotated
+//! file) is detected too. Exit codes: 0 intact, 1 a link is broken (or the head is not in
+//! the file, or the check could not run), 2 usage error. The key is never printed.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use strongroom_client::audit_chain::{self, Report};
+use strongroom_client::Method;
+use zeroize::Zeroizing;
+
+use super::{Context, Outcome, UsageError};
+use crate::output::{self, Format};
+
+/// `strongroom audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain of an audit file. Exit 0 intact, 1 broken, 2 usage error.
+    Verify(VerifyArgs),
+}
+
+/// `strongroom audit verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The audit file (JSON lines written by a Strongroom audit device).
+    pub file: PathBuf,
+    /// Fetch the chain key and head from this server (`sys/audit-chain/<device>`; needs a
+    /// sudo token in STRONGROOM_TOKEN / VAULT_TOKEN).
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "device",
+        conflicts_with = "key_hex"
+    )]
+    pub salt_from: Option<String>,
+    /// The device's path on the server (e.g. `file`).
+    #[arg(long, value_name = "PATH")]
+    pub device: Option<String>,
+    /// Offline: the chain key in hex (as `sys/audit-chain` returns it).
+    #[arg(long, value_name = "KEY")]
+    pub key_hex: Option<String>,
+    /// Offline: the head to look for (the server's last link), to detect truncation.
+    #[arg(long, value_name = "LINK", requires = "key_hex")]
+    pub head: Option<String>,
+}
+
+/// Runs an `audit` subcommand.
+pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        AuditCommand::Verify(args) => verify(ctx, args).await,
+    }
+}
+
+async fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
+    let (key, head, source) = match (&args.key_hex, &args.device) {
+        (Some(hex_key), _) => {
+            let key =
+                Zeroizing::new(hex_decode(hex_key.trim()).ok_or_else(|| {
+                    UsageError("--key-hex must be the hex of a 32-byte key".into())
+                })?);
+            (
+                key,
+                args.head.clone(),
+                "the key given with --key-hex".to_string(),
+            )
+        }
+        (None, Some(device)) if args.salt_from.is_some() => {
+            let path = format!("sys/audit-chain/{}", device.trim_matches('/'));
+            let body = ctx
+                .client
+                .call_json(Method::GET, &path, None)
+                .await?
+                .unwrap_or(Value::Null);
+            let data = &body["data"];
+            let key = data["key"]
+                .as_str()
+                .and_then(hex_decode)
+                .context("the server's sys/audit-chain answer has no valid key")?;
+            let head = data["head"].as_str().map(str::to_string);
+            (
+                Zeroizing::new(key),
+                head,
+                format!("server {} device {device}", ctx.client.address()),
+            )
+        }
+        _ => {
+            return Err(
+                UsageError("give --salt-from URL --device PATH, or --key-hex KEY".into()).into(),
+            )
+        }
+    };
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let report = audit_chain::verify_lines(&key, text.lines(), head.as_deref());
+    let rendered = match ctx.format {
+        Format::Json => output::json(&report_json(&report))?,
+        Format::Table => render(&args.file, &source, &report),
+    };
+    output::print(&rendered)?;
+    Ok(if report.is_intact() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    })
+}
+
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+fn report_json(r: &Report) -> Value {
+    json!({
+        "intact": r.is_intact(),
+        "lines": r.lines,
+        "first_break": r.first_break().map(|b| json!({"line": b.line, "problem": b.kind.describe()})),
+        "breaks": r.breaks.iter().map(|b| json!({"line": b.line, "problem": b.kind.describe()})).collect::<Vec<_>>(),
+        "starts_mid_chain": r.starts_mid_chain,
+        "head_found": r.head_found,
+        "head_is_last": r.head_is_last,
+    })
+}
+
+/// The human-readable report.
+pub fn render(file: &std::path::Path, source: &str, r: &Report) -> String {
+    let mut out = format!(
+        "Audit file:  {} ({} lines)\nChain key:   {source}\n",
+        file.display(),
+        r.lines
+    );
+    if r.starts_mid_chain {
+        out.push_str(
+            "Note:        the first line continues an earlier chain (a rotated file); \
+             verify the previous file for what came before\n",
+        );
+    }
+    match r.first_break() {
+        None => out.push_str("Links:       all intact\n"),
+        Some(b) => {
+            out.push_str(&format!(
+                "Links:       BROKEN at line {}: {}\n",
+                b.line,
+                b.kind.describe()
+            ));
+            if r.breaks.len() > 1 {
+                let rest: Vec<String> = r.breaks[1..]
+                    .iter()
+                    .take(20)
+                    .map(|b| b.line.to_string())
+                    .collect();
+                out.push_str(&format!(
+                    "             further breaks at lines {}{}\n",
+                    rest.join(", "),
+                    if r.breaks.len() > 21 { ", ..." } else { "" }
+                ));
+            }
+        }
+    }
+    match (r.head_found, r.head_is_last) {
+        (None, _) => out.push_str(
+            "Server head: not checked (a truncated tail cannot be detected without it)\n",
+        ),
+        (Some(true), Some(true)) => out.push_str("Server head: found at the last line\n"),
+        (Some(true), _) => {
+            out.push_str("Server head: found (the server has written more lines after it since)\n")
+        }
+        (Some(false), _) => out.push_str(
+            "Server head: NOT FOUND: the file's tail was truncated, or this is not the \
+             newest file (rotated)\n",
+        ),
+    }
+    out.push_str(if r.is_intact() {
+        "Result:      INTACT\n"
+    } else {
+        "Result:      BROKEN\n"
+    });
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_key_parsing() {
+        assert_eq!(hex_decode(&"ab".repeat(32)).unwrap(), vec![0xab; 32]);
+        assert!(hex_decode("abc").is_none());
+        assert!(hex_decode(&"zz".repeat(32)).is_none());
+    }
+
+    #[test]
+    fn report_names_the_broken_line() {
+        let key = [1u8; 32];
+        let (l1, _) = audit_chain::chain_line(&key, "", "{\"n\":1}").unwrap();
+        let l2 = l1.replace("1", "2");
+        let text = format!("{l1}{l2}");
+        let r = audit_chain::verify_lines(&key, text.lines(), None);
+        let shown = render(std::path::Path::new("a.log"), "k", &r);
+        assert!(shown.contains("BROKEN at line 2"), "{shown}");
+        assert!(shown.contains("Result:      BROKEN"));
+    }
+}
