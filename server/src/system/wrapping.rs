@@ -30,10 +30,7 @@ pub(super) async fn unwrap(
     unsealed: &Unsealed,
     req: &LogicalRequest,
 ) -> Result<LogicalResponse, CoreError> {
-    if req.operation != Operation::Update {
-        return Err(CoreError::MethodNotAllowed);
-    }
-    let token = body_token(&req.data)?.ok_or(CoreError::WrappingTokenMissing)?;
+    let token = wrapping_token(req, || CoreError::WrappingTokenMissing)?;
     core.unwrap(unsealed, &token).await
 }
 
@@ -43,10 +40,17 @@ pub(super) async fn rewrap(
     unsealed: &Unsealed,
     req: &LogicalRequest,
 ) -> Result<LogicalResponse, CoreError> {
+    let token = wrapping_token(req, || CoreError::Invalid("missing required token".into()))?;
+    core.rewrap(unsealed, &token).await
+}
+
+/// The wrapping token in the body of a PUT/POST; `missing` when there is none.
+fn wrapping_token(
+    req: &LogicalRequest,
+    missing: impl FnOnce() -> CoreError,
+) -> Result<crate::auth::ClientToken, CoreError> {
     if req.operation != Operation::Update {
         return Err(CoreError::MethodNotAllowed);
     }
-    let token = body_token(&req.data)?
-        .ok_or_else(|| CoreError::Invalid("missing required token".into()))?;
-    core.rewrap(unsealed, &token).await
+    body_token(&req.data)?.ok_or_else(missing)
 }

@@ -23,6 +23,23 @@ pub async fn decrypt(
     name: &str,
     data: &Map<String, Value>,
 ) -> Result<EngineResponse, TransitError> {
+    let (items, key) = ciphertexts_and_key(cache, view, name, data).await?;
+    let results = items
+        .as_slice()
+        .iter()
+        .map(|item| decrypt_item(&key, item))
+        .collect();
+    batch::respond(data, &items, results)
+}
+
+/// The items of a request that takes ciphertexts (decrypt, rewrap), and the key they
+/// were made with: a single request without `ciphertext`, or a missing key, is a 400.
+pub(super) async fn ciphertexts_and_key<'a>(
+    cache: &KeyCache,
+    view: &StorageView,
+    name: &str,
+    data: &'a Map<String, Value>,
+) -> Result<(Items<'a>, std::sync::Arc<Key>), TransitError> {
     let items = Items::parse(data)?;
     if let Items::Single(one) = items {
         batch::str_field(one, "ciphertext")?
@@ -32,12 +49,7 @@ pub async fn decrypt(
         .load(view, name)
         .await?
         .ok_or(TransitError::KeyNotFound("encryption key not found"))?;
-    let results = items
-        .as_slice()
-        .iter()
-        .map(|item| decrypt_item(&key, item))
-        .collect();
-    batch::respond(data, &items, results)
+    Ok((items, key))
 }
 
 fn decrypt_item(key: &Key, item: &Map<String, Value>) -> Result<Map<String, Value>, TransitError> {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::batch::{self, Items};
+use super::batch;
 use super::cache::KeyCache;
 use super::cipher::Params;
 use super::error::TransitError;
@@ -18,15 +18,7 @@ pub async fn rewrap(
     name: &str,
     data: &Map<String, Value>,
 ) -> Result<EngineResponse, TransitError> {
-    let items = Items::parse(data)?;
-    if let Items::Single(one) = items {
-        batch::str_field(one, "ciphertext")?
-            .ok_or_else(|| TransitError::invalid("missing ciphertext to decrypt"))?;
-    }
-    let key = cache
-        .load(view, name)
-        .await?
-        .ok_or(TransitError::KeyNotFound("encryption key not found"))?;
+    let (items, key) = super::decrypt::ciphertexts_and_key(cache, view, name, data).await?;
     let results = items
         .as_slice()
         .iter()
