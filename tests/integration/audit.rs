@@ -417,12 +417,18 @@ async fn chain_verifies_and_detects_edits_deletions_and_survives_restart_and_rot
     assert_eq!(a.status, 200);
     assert_eq!(a.body["data"]["algorithm"], "hmac-sha256");
     let key = a.body["data"]["key"].as_str().unwrap().to_string();
-    let out = Command::new(cli_binary())
-        .args(["audit", "verify"])
-        .arg(&log)
-        .args(["--key-hex", &key])
-        .output()
-        .unwrap();
+    let out = {
+        use std::io::Write as _;
+        let mut child = Command::new(cli_binary())
+            .args(["audit", "verify", "--key-stdin"])
+            .arg(&log)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{key}").unwrap();
+        child.wait_with_output().unwrap()
+    };
     assert_eq!(
         out.status.code(),
         Some(0),

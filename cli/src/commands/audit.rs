@@ -2,7 +2,7 @@
 //!
 //! The chain key comes from the server (`--salt-from URL --device PATH` reads
 //! `sys/audit-chain/<device>`, which needs a sudo token) or is given offline
-//! (`--key-hex`). With the server's current head, a truncated tail (or an older, rotated
+//! (`--key-stdin`: the hex key from a hidden prompt or one line of stdin — never argv). With the server's current head, a truncated tail (or an older, rotated
 //! file) is detected too. Exit codes: 0 intact, 1 a link is broken (or the head is not in
 //! the file, or the check could not run), 2 usage error. The key is never printed.
 
@@ -36,17 +36,18 @@ pub struct VerifyArgs {
         long,
         value_name = "URL",
         requires = "device",
-        conflicts_with = "key_hex"
+        conflicts_with = "key_stdin"
     )]
     pub salt_from: Option<String>,
     /// The device's path on the server (e.g. `file`).
     #[arg(long, value_name = "PATH")]
     pub device: Option<String>,
-    /// Offline: the chain key in hex (as `sys/audit-chain` returns it).
-    #[arg(long, value_name = "KEY")]
-    pub key_hex: Option<String>,
+    /// Offline: read the chain key (hex, as `sys/audit-chain` returns it) from a hidden
+    /// prompt, or one line of stdin. Never from the command line, where `ps` shows it.
+    #[arg(long)]
+    pub key_stdin: bool,
     /// Offline: the head to look for (the server's last link), to detect truncation.
-    #[arg(long, value_name = "LINK", requires = "key_hex")]
+    #[arg(long, value_name = "LINK", requires = "key_stdin")]
     pub head: Option<String>,
 }
 
@@ -58,19 +59,19 @@ pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<Outcome> {
 }
 
 async fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
-    let (key, head, source) = match (&args.key_hex, &args.device) {
-        (Some(hex_key), _) => {
-            let key =
-                Zeroizing::new(hex_decode(hex_key.trim()).ok_or_else(|| {
-                    UsageError("--key-hex must be the hex of a 32-byte key".into())
-                })?);
+    let (key, head, source) = match (args.key_stdin, &args.device) {
+        (true, _) => {
+            let typed = crate::secret_input::read_secret("Audit chain key (hex): ")?;
+            let key = Zeroizing::new(hex_decode(typed.trim()).ok_or_else(|| {
+                UsageError("the chain key must be the hex of a 32-byte key".into())
+            })?);
             (
                 key,
                 args.head.clone(),
-                "the key given with --key-hex".to_string(),
+                "the key read from stdin".to_string(),
             )
         }
-        (None, Some(device)) if args.salt_from.is_some() => {
+        (false, Some(device)) if args.salt_from.is_some() => {
             let path = format!("sys/audit-chain/{}", device.trim_matches('/'));
             let body = ctx
                 .client
@@ -91,7 +92,7 @@ async fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
         }
         _ => {
             return Err(
-                UsageError("give --salt-from URL --device PATH, or --key-hex KEY".into()).into(),
+                UsageError("give --salt-from URL --device PATH, or --key-stdin".into()).into(),
             )
         }
     };
