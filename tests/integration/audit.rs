@@ -596,3 +596,30 @@ async fn api_enabling_is_confined_to_the_allowed_directory() {
     assert_eq!(a.status, 200);
     assert_eq!(lines(&log).len(), after, "nothing written once disabled");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_cannot_open_refuses_requests_until_it_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing-dir");
+    let log = missing.join("audit.log");
+    let s = TestServer::start_with(with_audit(vec![declared("file", &log)], None)).await;
+    let root = s.init_and_unseal(1, 1).await.root_token;
+    // The file cannot be created: every request is refused, nothing is returned.
+    let a = s
+        .call("GET", "/v1/auth/token/lookup-self", None, Some(&root))
+        .await;
+    assert_eq!(a.status, 500, "{:?}", a.body);
+    assert_eq!(
+        a.errors(),
+        vec!["internal error: the audit log is unavailable"]
+    );
+    assert!(!String::from_utf8_lossy(&a.raw).contains(&root));
+    // Once the directory exists the next write opens the file: requests flow again.
+    std::fs::create_dir(&missing).unwrap();
+    let a = s
+        .call("GET", "/v1/auth/token/lookup-self", None, Some(&root))
+        .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let entries = lines(&log);
+    assert_eq!(entries.len(), 2, "one request and one response line");
+}
