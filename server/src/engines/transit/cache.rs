@@ -113,6 +113,19 @@ impl KeyCache {
         locked.current().await
     }
 
+    /// The key an operation needs: `missing` (OpenBao's text for that operation, e.g.
+    /// `encryption key not found`) as a 400 when there is none.
+    pub async fn require(
+        &self,
+        view: &StorageView,
+        name: &str,
+        missing: &'static str,
+    ) -> Result<Arc<Key>, TransitError> {
+        self.load(view, name)
+            .await?
+            .ok_or(TransitError::KeyNotFound(missing))
+    }
+
     /// Takes the key's write lock.
     pub async fn lock<'a>(&'a self, view: &'a StorageView, name: &'a str) -> Locked<'a> {
         let guard = lock_item(view.prefix(), &storage_key(name)).await;

@@ -43,9 +43,8 @@ pub async fn datakey(
         .map_err(|_| TransitError::invalid("failed to base64-decode context"))?;
     let aad = batch::b64_field(data, "associated_data")?;
     let key = cache
-        .load(view, name)
-        .await?
-        .ok_or(TransitError::KeyNotFound("encryption key not found"))?;
+        .require(view, name, "encryption key not found")
+        .await?;
     let bits = opt_u64(data, "bits")?.unwrap_or(256);
     if !matches!(bits, 128 | 256 | 512) {
         return Err(TransitError::invalid("invalid bit length"));

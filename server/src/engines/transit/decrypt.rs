@@ -46,9 +46,8 @@ pub(super) async fn ciphertexts_and_key<'a>(
             .ok_or_else(|| TransitError::invalid("missing ciphertext to decrypt"))?;
     }
     let key = cache
-        .load(view, name)
-        .await?
-        .ok_or(TransitError::KeyNotFound("encryption key not found"))?;
+        .require(view, name, "encryption key not found")
+        .await?;
     Ok((items, key))
 }
 

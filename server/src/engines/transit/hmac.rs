@@ -104,9 +104,8 @@ pub async fn hmac(
     data: &Map<String, Value>,
 ) -> Result<EngineResponse, TransitError> {
     let key = cache
-        .load(view, name)
-        .await?
-        .ok_or(TransitError::KeyNotFound("encryption key not found"))?;
+        .require(view, name, "encryption key not found")
+        .await?;
     let version = crate::core::fields::opt_u32(data, "key_version")?.filter(|v| *v != 0);
     let version = version.unwrap_or(key.latest_version);
     if version > key.latest_version {

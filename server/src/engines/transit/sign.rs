@@ -181,10 +181,7 @@ pub async fn sign(
     path_algo: Option<&str>,
     data: &Map<String, Value>,
 ) -> Result<EngineResponse, TransitError> {
-    let key = cache
-        .load(view, name)
-        .await?
-        .ok_or(TransitError::KeyNotFound("signing key not found"))?;
+    let key = cache.require(view, name, "signing key not found").await?;
     if !key.key_type.supports_signing() {
         return Err(TransitError::invalid(format!(
             "key type {} does not support signing",
@@ -284,11 +281,8 @@ pub async fn verify(
         _ => false,
     };
     let key = cache
-        .load(view, name)
-        .await?
-        .ok_or(TransitError::KeyNotFound(
-            "signature verification key not found",
-        ))?;
+        .require(view, name, "signature verification key not found")
+        .await?;
     let hmac_algo =
         algorithm(path_algo, data, "hash_algorithm")?.or(algorithm(None, data, "algorithm")?);
     let opts = if use_hmac {
