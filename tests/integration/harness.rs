@@ -145,6 +145,21 @@ impl TestServer {
         self.send(req).await
     }
 
+    /// `POST sys/mounts/<path>` with `body` (the engine's type and options), as `token`;
+    /// must answer 204. Returns the answer (for its request id).
+    pub async fn mount(&self, token: &str, path: &str, body: Value) -> Answer {
+        let a = self
+            .call(
+                "POST",
+                &format!("/v1/sys/mounts/{path}"),
+                Some(body),
+                Some(token),
+            )
+            .await;
+        assert_eq!(a.status, 204, "mount {path}: {:?}", a.body);
+        a
+    }
+
     /// `POST auth/token/create` with `body`, as `token`; must answer 200. Returns the
     /// whole response body.
     pub async fn create_token(&self, token: &str, body: Value) -> Value {

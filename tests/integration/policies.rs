@@ -22,15 +22,7 @@ async fn token_with(s: &TestServer, root: &str, policies: &[&str]) -> String {
 }
 
 async fn mount_kv1(s: &TestServer, root: &str, path: &str) {
-    let a = s
-        .call(
-            "POST",
-            &format!("/v1/sys/mounts/{path}"),
-            Some(json!({"type": "kv"})),
-            Some(root),
-        )
-        .await;
-    assert_eq!(a.status, 204);
+    s.mount(root, path, json!({"type": "kv"})).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,15 +17,7 @@ impl Transit {
     async fn new() -> Transit {
         let s = TestServer::start().await;
         let root = s.init_and_unseal(1, 1).await.root_token;
-        let a = s
-            .call(
-                "POST",
-                "/v1/sys/mounts/transit",
-                Some(json!({"type": "transit"})),
-                Some(&root),
-            )
-            .await;
-        assert_eq!(a.status, 204, "{:?}", a.body);
+        s.mount(&root, "transit", json!({"type": "transit"})).await;
         Transit { s, root }
     }
 

@@ -32,15 +32,12 @@ async fn wrapped(
 async fn server_with_secret() -> (TestServer, String) {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    let a = s
-        .call(
-            "POST",
-            "/v1/sys/mounts/secret",
-            Some(json!({"type": "kv", "options": {"version": "2"}})),
-            Some(&root),
-        )
-        .await;
-    assert_eq!(a.status, 204, "{:?}", a.body);
+    s.mount(
+        &root,
+        "secret",
+        json!({"type": "kv", "options": {"version": "2"}}),
+    )
+    .await;
     let a = s
         .call(
             "POST",
