@@ -56,25 +56,7 @@ fn request_id(a: &Answer) -> String {
 
 /// Builds (if needed) and locates the `strongroom` CLI of this workspace.
 fn cli_binary() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let workspace = manifest.parent().expect("workspace root").to_path_buf();
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "strongroom-cli",
-            "--bin",
-            "strongroom",
-        ])
-        .current_dir(&workspace)
-        .status()
-        .expect("cargo build runs");
-    assert!(status.success(), "building strongroom failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    target.join("debug").join("strongroom")
+    crate::harness::workspace_binary("strongroom-cli", "strongroom")
 }
 
 /// `strongroom audit verify FILE --salt-from URL --device DEV` as `token`.

@@ -7,25 +7,7 @@ use std::time::{Duration, Instant};
 
 /// Builds (if needed) and locates the server binary of this workspace.
 fn server_binary() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let workspace = manifest.parent().expect("workspace root").to_path_buf();
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "strongroom-server",
-            "--bin",
-            "strongroom-server",
-        ])
-        .current_dir(&workspace)
-        .status()
-        .expect("cargo build runs");
-    assert!(status.success(), "building strongroom-server failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    target.join("debug").join("strongroom-server")
+    crate::harness::workspace_binary("strongroom-server", "strongroom-server")
 }
 
 fn free_port() -> u16 {

@@ -33,6 +33,23 @@ impl Answer {
     }
 }
 
+/// Builds (if needed) the binary `bin` of workspace package `package` and returns its
+/// path in the target directory (`CARGO_TARGET_DIR` honoured).
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let workspace = manifest.parent().expect("workspace root").to_path_buf();
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .current_dir(&workspace)
+        .status()
+        .expect("cargo build runs");
+    assert!(status.success(), "building {bin} failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    target.join("debug").join(bin)
+}
+
 /// A running Strongroom on a SQLite file in a temp dir.
 pub struct TestServer {
     running: Option<RunningServer>,
