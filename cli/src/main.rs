@@ -6,7 +6,7 @@
 //!
 //! Global flags: `--address` (else `STRONGROOM_ADDR`, `VAULT_ADDR`, else
 //! `https://127.0.0.1:8200`), `--ca-cert FILE` (else `STRONGROOM_CACERT`, `VAULT_CACERT`),
-//! `--format table|json`. The token comes from `STRONGROOM_TOKEN` / `VAULT_TOKEN`, else
+//! `--format table|json|yaml|env`. The token comes from `STRONGROOM_TOKEN` / `VAULT_TOKEN`, else
 //! from `~/.strongroom-token`; there is deliberately no flag for it, nor for key shares.
 
 mod commands;
@@ -52,7 +52,8 @@ pub struct GlobalArgs {
     /// [env: STRONGROOM_CACERT, VAULT_CACERT]
     #[arg(long, global = true, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
-    /// Output format: human-readable tables, or the server's JSON.
+    /// Output format: human-readable tables, the server's JSON, the same in YAML, or
+    /// `NAME='value'` lines of the answer's data.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -200,7 +201,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.global.address.as_deref(), Some("https://x:8200"));
-        usage_error(&["strongroom", "--format", "yaml", "status"]);
+        usage_error(&["strongroom", "--format", "xml", "status"]);
     }
 
     #[test]

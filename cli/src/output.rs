@@ -1,5 +1,6 @@
 //! Rendering of command results: `table` (human, `bao`-style key/value tables and short
-//! summaries) or `json` (the server's JSON shape, pretty-printed).
+//! summaries), `json` (the server's JSON shape, pretty-printed), `yaml` (the same
+//! document) or `env` (`NAME='value'` lines of the answer's data, see [`machine`]).
 //!
 //! Every function here is pure (it returns a `String`), so the layouts are unit-tested;
 //! [`print`] is the only place that writes to stdout. Nothing here prints a token or key
@@ -22,6 +23,77 @@ pub enum Format {
     Table,
     /// The server's JSON, pretty-printed.
     Json,
+    /// The same document as `json`, in YAML.
+    Yaml,
+    /// `NAME='value'` lines for a shell (`eval`, `.env` files): the fields of the answer's
+    /// `data` (or of the object itself when it is not an envelope).
+    Env,
+}
+
+/// Renders `value` in one of the machine formats (`json`, `yaml`, `env`). For
+/// [`Format::Env`], an API envelope (an object with `request_id`) contributes the fields
+/// of its `data`; any other object its own fields. Called with [`Format::Table`], it
+/// falls back to JSON (callers render tables themselves).
+pub fn machine<T: Serialize + ?Sized>(format: Format, value: &T) -> anyhow::Result<String> {
+    match format {
+        Format::Table | Format::Json => json(value),
+        Format::Yaml => yaml(value),
+        Format::Env => {
+            let value = serde_json::to_value(value)?;
+            let fields = match &value {
+                Value::Object(map) if map.contains_key("request_id") => match map.get("data") {
+                    Some(Value::Object(data)) => data,
+                    _ => anyhow::bail!("the answer has no key/value data to show as env lines"),
+                },
+                Value::Object(map) => map,
+                _ => anyhow::bail!("the answer is not a key/value object; use --format json"),
+            };
+            env_lines(fields)
+        }
+    }
+}
+
+/// YAML of any serialisable value.
+pub fn yaml<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<String> {
+    Ok(serde_yaml_ng::to_string(value)?)
+}
+
+/// Whether `name` can be an environment variable name in a POSIX shell
+/// (`[A-Za-z_][A-Za-z0-9_]*`).
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+/// A value quoted for a POSIX shell: `'…'`, with `'` written as `'\''`.
+pub fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// One `NAME='value'` line per field, in key order. Strings are shown as they are; other
+/// values as compact JSON. A field whose name cannot be a variable name is an error
+/// (naming the field, never its value).
+pub fn env_lines(fields: &Map<String, Value>) -> anyhow::Result<String> {
+    let mut keys: Vec<&String> = fields.keys().collect();
+    keys.sort();
+    let mut out = String::new();
+    for key in keys {
+        if !is_env_name(key) {
+            anyhow::bail!(
+                "the field {key:?} is not a valid environment variable name; use --format json"
+            );
+        }
+        let value = match &fields[key] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.push_str(key);
+        out.push('=');
+        out.push_str(&shell_quote(&value));
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// Writes `text` to stdout (adding a final newline when missing) and flushes.
@@ -338,6 +410,34 @@ fn or_na(s: &str) -> &str {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machine_formats() {
+        let envelope = serde_json::json!({
+            "request_id": "r", "lease_id": "", "data": {"b": "it's", "a": 1, "c": [1, "x"]}
+        });
+        assert_eq!(
+            machine(Format::Env, &envelope).unwrap(),
+            "a='1'\nb='it'\\''s'\nc='[1,\"x\"]'\n"
+        );
+        let yaml = machine(Format::Yaml, &envelope).unwrap();
+        assert!(yaml.contains("request_id: r\n"), "{yaml}");
+        assert!(machine(Format::Json, &envelope)
+            .unwrap()
+            .contains("\"request_id\": \"r\""));
+        // A plain object contributes its own fields; names that are not variables fail
+        // without quoting the value.
+        let plain = serde_json::json!({"sealed": false});
+        assert_eq!(machine(Format::Env, &plain).unwrap(), "sealed='false'\n");
+        let bad = serde_json::json!({"not-a-name": "s3cr3t"});
+        let err = machine(Format::Env, &bad).unwrap_err().to_string();
+        assert!(
+            err.contains("not-a-name") && !err.contains("s3cr3t"),
+            "{err}"
+        );
+        assert!(machine(Format::Env, &serde_json::json!([1])).is_err());
+        assert!(is_env_name("_A1") && !is_env_name("1A") && !is_env_name(""));
+    }
     use serde_json::json;
 
     fn seal(sealed: bool) -> SealStatus {

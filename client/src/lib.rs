@@ -10,10 +10,14 @@ pub mod api;
 pub mod audit_chain;
 
 #[cfg(feature = "http")]
+mod calls;
+#[cfg(feature = "http")]
 mod client;
 #[cfg(feature = "http")]
 mod error;
 
+#[cfg(feature = "http")]
+pub use calls::Secret;
 #[cfg(feature = "http")]
 pub use client::{Client, ClientBuilder, RawResponse};
 #[cfg(feature = "http")]

@@ -54,14 +54,9 @@ fn request_id(a: &Answer) -> String {
     a.header("x-request-id").expect("x-request-id").to_string()
 }
 
-/// Builds (if needed) and locates the `strongroom` CLI of this workspace.
-fn cli_binary() -> PathBuf {
-    crate::harness::workspace_binary("strongroom-cli", "strongroom")
-}
-
 /// `strongroom audit verify FILE --salt-from URL --device DEV` as `token`.
 fn verify(file: &Path, url: &str, device: &str, token: &str) -> (i32, String) {
-    let out = Command::new(cli_binary())
+    let out = Command::new(crate::harness::cli_binary())
         .args(["audit", "verify"])
         .arg(file)
         .args(["--salt-from", url, "--device", device])
@@ -391,7 +386,7 @@ async fn chain_verifies_and_detects_edits_deletions_and_survives_restart_and_rot
     let key = a.body["data"]["key"].as_str().unwrap().to_string();
     let out = {
         use std::io::Write as _;
-        let mut child = Command::new(cli_binary())
+        let mut child = Command::new(crate::harness::cli_binary())
             .args(["audit", "verify", "--key-stdin"])
             .arg(&log)
             .stdin(std::process::Stdio::piped())
@@ -407,7 +402,7 @@ async fn chain_verifies_and_detects_edits_deletions_and_survives_restart_and_rot
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = Command::new(cli_binary())
+    let out = Command::new(crate::harness::cli_binary())
         .args(["audit", "verify"])
         .arg(&log)
         .output()

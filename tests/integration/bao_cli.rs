@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::TestServer;
+use crate::harness::{postgres_url, TestServer};
 
 fn find_bao() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("STRONGROOM_TEST_BAO") {
@@ -297,20 +297,6 @@ fn auth_scenario(bao: &Bao) {
 }
 
 // --- Database secrets engine and leases through the CLI (behaviours 33–36) ---
-
-/// The PostgreSQL of `STRONGROOM_TEST_POSTGRES_URL`, or `None` (skipped) outside CI.
-fn postgres_url() -> Option<tokio_postgres::Config> {
-    match std::env::var("STRONGROOM_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url.parse().expect("postgres url")),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "STRONGROOM_TEST_POSTGRES_URL must be set under CI=true"
-            );
-            None
-        }
-    }
-}
 
 async fn pg_admin(cfg: &tokio_postgres::Config) -> tokio_postgres::Client {
     let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("postgres");

@@ -14,31 +14,7 @@ use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::harness::{client_token, TestServer};
-
-/// Where the local PostgreSQL is, or `None` (skipped) outside CI.
-fn postgres_url() -> Option<tokio_postgres::Config> {
-    env_url("STRONGROOM_TEST_POSTGRES_URL").map(|url| url.parse().expect("postgres url"))
-}
-
-fn mysql_url() -> Option<mysql_async::Opts> {
-    env_url("STRONGROOM_TEST_MYSQL_URL")
-        .map(|url| mysql_async::Opts::from_url(&url).expect("mysql url"))
-}
-
-fn env_url(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{name} must be set under CI=true"
-            );
-            eprintln!("skipped: {name} is not set");
-            None
-        }
-    }
-}
+use crate::harness::{client_token, mysql_url, postgres_url, TestServer};
 
 /// Host and port of a PostgreSQL config.
 fn pg_addr(cfg: &tokio_postgres::Config) -> (String, u16) {

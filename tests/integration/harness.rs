@@ -50,6 +50,71 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     target.join("debug").join(bin)
 }
 
+/// Where the local PostgreSQL is, or `None` (skipped) outside CI.
+pub fn postgres_url() -> Option<tokio_postgres::Config> {
+    env_url("STRONGROOM_TEST_POSTGRES_URL").map(|url| url.parse().expect("postgres url"))
+}
+
+/// Where the local MariaDB is, or `None` (skipped) outside CI.
+pub fn mysql_url() -> Option<mysql_async::Opts> {
+    env_url("STRONGROOM_TEST_MYSQL_URL")
+        .map(|url| mysql_async::Opts::from_url(&url).expect("mysql url"))
+}
+
+/// The URL in environment variable `name`; `None` (the test is skipped, and says so)
+/// when it is unset, except under `CI=true`, where a missing database fails the test.
+pub fn env_url(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{name} must be set under CI=true"
+            );
+            eprintln!("skipped: {name} is not set");
+            None
+        }
+    }
+}
+
+/// The `strongroom` CLI of this workspace (built if needed).
+pub fn cli_binary() -> PathBuf {
+    workspace_binary("strongroom-cli", "strongroom")
+}
+
+/// What a finished CLI run printed and returned.
+#[derive(Debug)]
+pub struct CliOutput {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` to completion, feeding `stdin` (when given) and collecting its output.
+pub fn run_cli(mut cmd: std::process::Command, stdin: Option<&str>) -> CliOutput {
+    use std::io::Write;
+    use std::process::Stdio;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run strongroom");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait for strongroom");
+    CliOutput {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// A running Strongroom on a SQLite file in a temp dir.
 pub struct TestServer {
     running: Option<RunningServer>,
@@ -106,6 +171,27 @@ impl TestServer {
 
     pub fn url(&self) -> String {
         self.running().url()
+    }
+
+    /// The `strongroom` CLI pointed at this server: `STRONGROOM_ADDR` set, `VAULT_*` and
+    /// `STRONGROOM_*` cleared, `STRONGROOM_TOKEN` = `token` when given, and `HOME` = `home`
+    /// (where `login` saves its token file).
+    pub fn cli(&self, token: Option<&str>, home: &std::path::Path) -> std::process::Command {
+        let mut cmd = std::process::Command::new(cli_binary());
+        for name in [
+            "VAULT_ADDR",
+            "VAULT_TOKEN",
+            "VAULT_CACERT",
+            "STRONGROOM_TOKEN",
+            "STRONGROOM_CACERT",
+        ] {
+            cmd.env_remove(name);
+        }
+        cmd.env("STRONGROOM_ADDR", self.url()).env("HOME", home);
+        if let Some(token) = token {
+            cmd.env("STRONGROOM_TOKEN", token);
+        }
+        cmd
     }
 
     /// A client without a token.

@@ -100,8 +100,8 @@ async fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
         .with_context(|| format!("reading {}", args.file.display()))?;
     let report = audit_chain::verify_lines(&key, text.lines(), head.as_deref());
     let rendered = match ctx.format {
-        Format::Json => output::json(&report_json(&report))?,
         Format::Table => render(&args.file, &source, &report),
+        other => output::machine(other, &report_json(&report))?,
     };
     output::print(&rendered)?;
     Ok(if report.is_intact() {

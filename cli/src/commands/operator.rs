@@ -154,13 +154,13 @@ async fn init(ctx: &Context, args: &InitArgs) -> anyhow::Result<Outcome> {
     let mut resp = ctx.client.init(args.key_shares, args.key_threshold).await?;
     let text = Zeroizing::new(match ctx.format {
         Format::Table => output::init_text(&resp, args.key_threshold),
-        Format::Json => output::json(&resp)?,
+        other => output::machine(other, &resp)?,
     });
     resp.keys.zeroize();
     resp.keys_base64.zeroize();
     resp.root_token.zeroize();
     output::print(&text)?;
-    if ctx.format == Format::Json {
+    if ctx.format != Format::Table {
         eprintln!(
             "WARNING: the unseal keys and root token above are shown only once and are not \
              kept by the server; store them safely."
@@ -181,7 +181,7 @@ async fn unseal(ctx: &Context, args: &UnsealArgs) -> anyhow::Result<Outcome> {
         if !current.sealed {
             let text = match ctx.format {
                 Format::Table => "Strongroom is already unsealed.\nSealed: false\n".to_string(),
-                Format::Json => output::json(&current)?,
+                other => output::machine(other, &current)?,
             };
             output::print(&text)?;
             return Ok(Outcome::Success);
@@ -191,7 +191,7 @@ async fn unseal(ctx: &Context, args: &UnsealArgs) -> anyhow::Result<Outcome> {
     };
     let text = match ctx.format {
         Format::Table => output::unseal_summary(&status),
-        Format::Json => output::json(&status)?,
+        other => output::machine(other, &status)?,
     };
     output::print(&text)?;
     Ok(Outcome::Success)
@@ -209,7 +209,7 @@ async fn key_status(ctx: &Context) -> anyhow::Result<Outcome> {
     let key = ctx.client.key_status().await?;
     let text = match ctx.format {
         Format::Table => output::key_status_table(&key).render(),
-        Format::Json => output::json(&key)?,
+        other => output::machine(other, &key)?,
     };
     output::print(&text)?;
     Ok(Outcome::Success)
@@ -223,7 +223,7 @@ async fn rotate(ctx: &Context) -> anyhow::Result<Outcome> {
             "Success! Rotated the encryption key.\n\n{}",
             output::key_status_table(&key).render()
         ),
-        Format::Json => output::json(&key)?,
+        other => output::machine(other, &key)?,
     };
     output::print(&text)?;
     Ok(Outcome::Success)
@@ -251,7 +251,7 @@ async fn rekey(ctx: &Context, args: &RekeyArgs) -> anyhow::Result<Outcome> {
 fn print_status(format: Format, status: &RekeyStatus) -> anyhow::Result<()> {
     let text = match format {
         Format::Table => output::rekey_status_table(status).render(),
-        Format::Json => output::json(status)?,
+        other => output::machine(other, status)?,
     };
     output::print(&text)
 }
@@ -259,7 +259,7 @@ fn print_status(format: Format, status: &RekeyStatus) -> anyhow::Result<()> {
 /// `--status`: the rekey in progress and, in a table, its pending verification if any.
 async fn rekey_show_status(ctx: &Context) -> anyhow::Result<Outcome> {
     let status = ctx.client.rekey_status().await?;
-    if ctx.format == Format::Json || !status.verification_required {
+    if ctx.format != Format::Table || !status.verification_required {
         print_status(ctx.format, &status)?;
         return Ok(Outcome::Success);
     }
@@ -327,7 +327,6 @@ async fn rekey_submit(ctx: &Context, nonce: Option<&str>) -> anyhow::Result<Outc
 
 fn print_new_keys(format: Format, answer: &Value, threshold: u32) -> anyhow::Result<()> {
     let text = Zeroizing::new(match format {
-        Format::Json => output::json(answer)?,
         Format::Table => {
             // Never let a parse error quote the answer: it holds the new shares.
             let mut resp: RekeyUpdateResponse = serde_json::from_value(answer.clone())
@@ -337,9 +336,10 @@ fn print_new_keys(format: Format, answer: &Value, threshold: u32) -> anyhow::Res
             resp.keys_base64.zeroize();
             text
         }
+        other => output::machine(other, answer)?,
     });
     output::print(&text)?;
-    if format == Format::Json {
+    if format != Format::Table {
         eprintln!(
             "WARNING: the new unseal keys above are shown only once and are not kept by the \
              server; store them safely."
@@ -350,12 +350,12 @@ fn print_new_keys(format: Format, answer: &Value, threshold: u32) -> anyhow::Res
 
 fn print_rekey_progress(format: Format, answer: &Value) -> anyhow::Result<()> {
     let text = match format {
-        Format::Json => output::json(answer)?,
         Format::Table => {
             let status: RekeyStatus = serde_json::from_value(answer.clone())
                 .map_err(|e| anyhow!("unexpected rekey answer from the server: {e}"))?;
             output::rekey_progress_summary(&status)
         }
+        other => output::machine(other, answer)?,
     };
     output::print(&text)
 }
@@ -378,7 +378,6 @@ async fn rekey_verify(ctx: &Context, nonce: Option<&str>) -> anyhow::Result<Outc
     drop(key);
     let complete = answer.get("complete") == Some(&Value::Bool(true));
     let text = match ctx.format {
-        Format::Json => output::json(&answer)?,
         Format::Table if complete => "Success! The new unseal keys are verified and in effect; \
                                       the old keys no longer unseal the vault.\n"
             .to_string(),
@@ -387,6 +386,7 @@ async fn rekey_verify(ctx: &Context, nonce: Option<&str>) -> anyhow::Result<Outc
                 .map_err(|e| anyhow!("unexpected rekey verification answer: {e}"))?;
             verify_progress_text(&status)
         }
+        other => output::machine(other, &answer)?,
     };
     output::print(&text)?;
     Ok(Outcome::Success)

@@ -16,7 +16,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<Outcome> {
     };
     let text = match ctx.format {
         Format::Table => output::status_table(&seal, leader.as_ref()).render(),
-        Format::Json => output::json(&output::status_json(&seal, leader.as_ref())?)?,
+        other => output::machine(other, &output::status_json(&seal, leader.as_ref())?)?,
     };
     output::print(&text)?;
     Ok(if seal.sealed {

@@ -50,11 +50,11 @@ fn strip_token(mut envelope: Value) -> Value {
 
 fn lookup_text(envelope: &Value, format: Format) -> anyhow::Result<String> {
     match format {
-        Format::Json => output::json(envelope),
         Format::Table => match envelope.get("data") {
             Some(Value::Object(data)) => Ok(output::object_table(data, &[SECRET_FIELD]).render()),
             _ => anyhow::bail!("the server's lookup-self answer has no data"),
         },
+        other => output::machine(other, envelope),
     }
 }
 

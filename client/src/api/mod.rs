@@ -8,6 +8,7 @@ mod envelope;
 mod health;
 mod init;
 mod key_status;
+mod mount;
 mod rekey;
 mod seal_status;
 mod token;
@@ -16,6 +17,7 @@ pub use envelope::{Envelope, ErrorBody, WrapInfo};
 pub use health::{HealthResponse, LeaderResponse};
 pub use init::{InitRequest, InitResponse, InitStatus};
 pub use key_status::KeyStatus;
+pub use mount::{MountConfig, MountEntry};
 pub use rekey::{
     RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, RekeyUpdateResponse, RekeyVerifyStatus,
     RekeyVerifyUpdateResponse,

@@ -1,0 +1,5 @@
+//! Typed calls of the login endpoints: token, userpass, approle, cert.
+
+use crate::Client;
+
+impl Client {}

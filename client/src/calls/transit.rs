@@ -1,0 +1,5 @@
+//! Typed calls of the transit engine.
+
+use crate::Client;
+
+impl Client {}
