@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands::audit::AuditCommand;
+use crate::commands::login::LoginArgs;
 use crate::commands::operator::OperatorCommand;
 use crate::commands::token::TokenCommand;
 use crate::output::Format;
@@ -56,6 +57,14 @@ pub struct GlobalArgs {
     /// `NAME='value'` lines of the answer's data.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// PEM file of the client certificate to present (cert login, mutual TLS); needs
+    /// --client-key [env: STRONGROOM_CLIENT_CERT, VAULT_CLIENT_CERT]
+    #[arg(long, global = true, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM file of the client certificate's private key; needs --client-cert
+    /// [env: STRONGROOM_CLIENT_KEY, VAULT_CLIENT_KEY]
+    #[arg(long, global = true, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
 }
 
 /// The commands.
@@ -72,6 +81,8 @@ pub enum Command {
     /// Audit log commands: verify an audit file's hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Log in (token, userpass, approle or cert) and store the token in ~/.strongroom-token.
+    Login(LoginArgs),
 }
 
 /// Rewrites single-dash long flags (`-address=x`, `-key-shares`) to `--…` when the name
@@ -325,6 +336,147 @@ mod tests {
         usage_error(&["strongroom", "operator", "rekey", "--key-shares", "3"]);
         usage_error(&["strongroom", "operator", "rekey", "--verify"]);
         usage_error(&["strongroom", "operator", "rekey", "--init", "--nonce", "x"]);
+    }
+
+    #[test]
+    fn login_flags_bao_style() {
+        use crate::commands::login::LoginMethod;
+        let login = |argv: &[&str]| match parse(argv).unwrap().command {
+            Command::Login(args) => args,
+            other => panic!("not login: {other:?}"),
+        };
+        let a = login(&["strongroom", "login"]);
+        assert_eq!(a.method, LoginMethod::Token);
+        assert!(!a.no_store && a.path.is_none() && a.fields.is_empty());
+        let a = login(&[
+            "strongroom",
+            "login",
+            "-method=userpass",
+            "-path",
+            "team-up",
+            "-no-store",
+            "username=alice",
+        ]);
+        assert_eq!(a.method, LoginMethod::Userpass);
+        assert_eq!(a.path.as_deref(), Some("team-up"));
+        assert!(a.no_store);
+        assert_eq!(a.fields, [OsString::from("username=alice")]);
+        let a = login(&["strongroom", "login", "-method", "approle", "role_id=r"]);
+        assert_eq!(a.method, LoginMethod::Approle);
+        let a = login(&["strongroom", "login", "-"]);
+        assert_eq!(a.fields, [OsString::from("-")]);
+        let cli = parse(&[
+            "strongroom",
+            "login",
+            "-method=cert",
+            "-client-cert",
+            "/c.pem",
+            "-client-key=/k.pem",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.client_cert, Some(PathBuf::from("/c.pem")));
+        assert_eq!(cli.global.client_key, Some(PathBuf::from("/k.pem")));
+        usage_error(&["strongroom", "login", "-method", "ldap"]);
+        usage_error(&["strongroom", "login", "--client-cert", "/c.pem"]);
+        usage_error(&["strongroom", "status", "--client-key", "/k.pem"]);
+    }
+
+    #[test]
+    fn token_subcommands() {
+        use crate::commands::token::{RevokeMode, TokenCommand};
+        let token = |argv: &[&str]| match parse(argv).unwrap().command {
+            Command::Token(cmd) => cmd,
+            other => panic!("not token: {other:?}"),
+        };
+        let TokenCommand::Create(c) = token(&[
+            "strongroom",
+            "token",
+            "create",
+            "-policy",
+            "a",
+            "-policy=b,c",
+            "-ttl",
+            "1h",
+            "-explicit-max-ttl",
+            "2h",
+            "-period=30m",
+            "-use-limit",
+            "3",
+            "-display-name",
+            "ci",
+            "-renewable=false",
+            "-metadata",
+            "team=x",
+            "-metadata=env=prod",
+            "-orphan",
+        ]) else {
+            panic!("not create")
+        };
+        assert_eq!(c.policies, ["a", "b", "c"]);
+        assert_eq!(
+            (c.ttl, c.explicit_max_ttl, c.period),
+            (Some(3600), Some(7200), Some(1800))
+        );
+        assert_eq!(c.use_limit, Some(3));
+        assert_eq!(c.display_name.as_deref(), Some("ci"));
+        assert_eq!(c.renewable, Some(false));
+        assert!(c.orphan);
+        assert_eq!(
+            c.metadata,
+            [
+                ("team".to_string(), "x".to_string()),
+                ("env".into(), "prod".into())
+            ]
+        );
+        let TokenCommand::Create(c) = token(&[
+            "strongroom",
+            "token",
+            "create",
+            "-renewable",
+            "-role",
+            "web",
+        ]) else {
+            panic!("not create")
+        };
+        assert_eq!(c.renewable, Some(true));
+        assert_eq!(c.role.as_deref(), Some("web"));
+        usage_error(&["strongroom", "token", "create", "-ttl", "soon"]);
+        usage_error(&["strongroom", "token", "create", "-orphan", "-role", "r"]);
+        usage_error(&["strongroom", "token", "create", "-metadata", "novalue"]);
+
+        let TokenCommand::Lookup(l) = token(&["strongroom", "token", "lookup", "-accessor", "acc"])
+        else {
+            panic!("not lookup")
+        };
+        assert_eq!(l.accessor.as_deref(), Some("acc"));
+        let TokenCommand::Lookup(l) = token(&["strongroom", "token", "lookup", "-"]) else {
+            panic!("not lookup")
+        };
+        assert_eq!(l.token, Some(OsString::from("-")));
+        assert!(
+            matches!(token(&["strongroom", "token", "lookup", "-self"]), TokenCommand::Lookup(l) if l.self_)
+        );
+        usage_error(&["strongroom", "token", "lookup", "-self", "-accessor", "a"]);
+
+        let TokenCommand::Renew(r) = token(&["strongroom", "token", "renew", "-increment=15m"])
+        else {
+            panic!("not renew")
+        };
+        assert_eq!(r.increment, Some(900));
+        assert!(r.accessor.is_none() && r.token.is_none());
+        usage_error(&["strongroom", "token", "renew", "-accessor", "a", "-"]);
+
+        let TokenCommand::Revoke(r) =
+            token(&["strongroom", "token", "revoke", "-mode", "orphan", "-"])
+        else {
+            panic!("not revoke")
+        };
+        assert_eq!(r.mode, Some(RevokeMode::Orphan));
+        assert!(
+            matches!(token(&["strongroom", "token", "revoke", "-self"]), TokenCommand::Revoke(r) if r.self_)
+        );
+        usage_error(&["strongroom", "token", "revoke"]);
+        usage_error(&["strongroom", "token", "revoke", "-mode", "path", "-"]);
     }
 
     #[test]

@@ -33,10 +33,52 @@ pub fn read_secret(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
     }
 }
 
+/// Like [`read_secret`] for a secret other than a key share (a password, a token, a
+/// secret id): `what` names it in the error messages.
+pub fn read_named_secret(prompt: &str, what: &str) -> anyhow::Result<Zeroizing<String>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let typed = Zeroizing::new(
+            rpassword::prompt_password(prompt)
+                .with_context(|| format!("reading the {what} from the terminal"))?,
+        );
+        trimmed_nonempty(typed, &format!("no {what} was entered"))
+    } else {
+        read_named_line_from(stdin.lock(), what)
+    }
+}
+
+/// Like [`read_line_from`] for a secret other than a key share: `what` names it in the
+/// error messages.
+pub fn read_named_line_from<R: BufRead>(
+    reader: R,
+    what: &str,
+) -> anyhow::Result<Zeroizing<String>> {
+    read_bounded_line(
+        reader,
+        what,
+        &format!("no {what} was given on stdin (pipe it on one line)"),
+    )
+}
+
 /// Reads the first line of `reader` as a secret (the line break and surrounding
 /// whitespace are dropped). Fails without echoing anything when the input is empty,
 /// longer than [`MAX_SECRET_LEN`] or not UTF-8.
 pub fn read_line_from<R: BufRead>(reader: R) -> anyhow::Result<Zeroizing<String>> {
+    read_bounded_line(
+        reader,
+        "key",
+        "no key was given on stdin (pipe one key share, on one line)",
+    )
+}
+
+/// The first line of `reader`, bounded by [`MAX_SECRET_LEN`], trimmed and non-empty;
+/// errors name the secret as `what` and never quote it.
+fn read_bounded_line<R: BufRead>(
+    reader: R,
+    what: &str,
+    empty_message: &str,
+) -> anyhow::Result<Zeroizing<String>> {
     // One byte more than allowed, to tell "exactly at the limit" from "too long".
     let limit = MAX_SECRET_LEN + 1;
     let mut line = Zeroizing::new(String::with_capacity(limit));
@@ -44,18 +86,15 @@ pub fn read_line_from<R: BufRead>(reader: R) -> anyhow::Result<Zeroizing<String>
     match bounded.read_line(&mut line) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-            bail!("the key read from stdin is not valid UTF-8")
+            bail!("the {what} read from stdin is not valid UTF-8")
         }
-        Err(e) => bail!("reading the key from stdin: {}", e.kind()),
+        Err(e) => bail!("reading the {what} from stdin: {}", e.kind()),
     }
     let content_len = line.trim_end_matches(['\r', '\n']).len();
     if content_len > MAX_SECRET_LEN {
-        bail!("the key read from stdin is longer than {MAX_SECRET_LEN} bytes");
+        bail!("the {what} read from stdin is longer than {MAX_SECRET_LEN} bytes");
     }
-    trimmed_nonempty(
-        line,
-        "no key was given on stdin (pipe one key share, on one line)",
-    )
+    trimmed_nonempty(line, empty_message)
 }
 
 fn trimmed_nonempty(
@@ -133,6 +172,16 @@ mod tests {
         let err = read(b"ab\xffcd\n").unwrap_err().to_string();
         assert!(err.contains("not valid UTF-8"), "{err}");
         assert!(!err.contains("ab"));
+    }
+
+    #[test]
+    fn named_secrets_say_what_they_are() {
+        let read = |input: &[u8]| read_named_line_from(input, "password").map(|s| s.to_string());
+        assert_eq!(read(b"  pw d \n").unwrap(), "pw d");
+        let err = read(b"\n").unwrap_err().to_string();
+        assert_eq!(err, "no password was given on stdin (pipe it on one line)");
+        let err = read(b"p\xffw\n").unwrap_err().to_string();
+        assert_eq!(err, "the password read from stdin is not valid UTF-8");
     }
 
     #[test]

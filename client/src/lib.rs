@@ -21,6 +21,10 @@ pub use calls::Secret;
 #[cfg(feature = "http")]
 pub use client::{Client, ClientBuilder, RawResponse};
 #[cfg(feature = "http")]
+pub use client::{DEFAULT_MAX_RETRIES, MAX_RETRY_AFTER};
+#[cfg(feature = "http")]
 pub use error::ClientError;
+#[cfg(feature = "http")]
+pub use error::TransportError;
 #[cfg(feature = "http")]
 pub use reqwest::{Method, StatusCode};

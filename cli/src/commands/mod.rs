@@ -10,6 +10,7 @@
 //! from any error text ([`redact`]), and the token is never printed.
 
 pub mod audit;
+pub mod login;
 pub mod operator;
 pub mod status;
 pub mod token;
@@ -122,6 +123,7 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Operator(cmd) => operator::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Audit(cmd) => audit::run(ctx, cmd).await,
+        Command::Login(args) => login::run(ctx, &args).await,
     }
 }
 
@@ -142,6 +144,15 @@ pub fn build_client(
     }
     if let Some(token) = token {
         builder = builder.token(token.as_str());
+    }
+    if let (Some(cert), Some(key)) = (&global.client_cert, &global.client_key) {
+        let cert_pem = std::fs::read(cert)
+            .with_context(|| format!("reading the client certificate {}", cert.display()))?;
+        let key_pem = Zeroizing::new(
+            std::fs::read(key)
+                .with_context(|| format!("reading the client key {}", key.display()))?,
+        );
+        builder = builder.client_identity_pem(&cert_pem, &key_pem);
     }
     Ok(builder.from_env()?.build()?)
 }

@@ -24,3 +24,4 @@ pub use rekey::{
 };
 pub use seal_status::{SealStatus, UnsealRequest};
 pub use token::{AuthInfo, TokenLookup};
+pub use token::{PathCapabilities, TokenCreateRequest};

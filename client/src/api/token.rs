@@ -104,3 +104,56 @@ impl std::fmt::Debug for TokenLookup {
             .finish_non_exhaustive()
     }
 }
+
+/// The body of `auth/token/create` (and `create-orphan`, `create/:role`), built by the
+/// client. Unset fields are left out, so the server's defaults (the caller's policies,
+/// the mount's TTL, renewable) apply. Durations are whole seconds.
+///
+/// `orphan` and `role` are not sent as fields: they choose the endpoint
+/// (`create-orphan`, `create/<role>`), as the `bao` CLI does. `orphan` needs only
+/// `update` on `auth/token/create-orphan`, whereas `no_parent` on `create` needs root
+/// or sudo.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenCreateRequest {
+    /// Policies of the new token (default: the caller's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
+    /// Metadata, shown by lookups and in audit logs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
+    /// Initial TTL in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+    /// Hard cap on the token's lifetime, renewals included, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explicit_max_ttl: Option<u64>,
+    /// Makes a periodic token: every renewal gives it this TTL again (root/sudo only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<u64>,
+    /// Whether the token can be renewed (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewable: Option<bool>,
+    /// Number of uses before the token is revoked (0 = unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_uses: Option<u64>,
+    /// Creates the token without a parent through `auth/token/create` (root/sudo only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_parent: Option<bool>,
+    /// Leaves the `default` policy out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_default_policy: Option<bool>,
+    /// Display name (stored as `token-<name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Use `auth/token/create-orphan`: the token has no parent.
+    #[serde(skip)]
+    pub orphan: bool,
+    /// Use `auth/token/create/<role>`: the role's settings apply.
+    #[serde(skip)]
+    pub role: Option<String>,
+}
+
+/// `data` of `sys/capabilities-self`, `sys/capabilities` and
+/// `sys/capabilities-accessor`, per asked path: the capabilities the token has there
+/// (`["deny"]` when none; `["root"]` for a root token).
+pub type PathCapabilities = BTreeMap<String, Vec<String>>;
