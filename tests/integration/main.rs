@@ -12,6 +12,7 @@ mod auth_methods;
 mod bao_cli;
 mod binary;
 mod cert_auth;
+mod cli_auth;
 mod client_auth;
 mod database;
 mod envelope;
