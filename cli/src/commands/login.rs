@@ -289,9 +289,8 @@ pub fn store_token(home: &Path, token: &str) -> anyhow::Result<PathBuf> {
         Ok(())
     };
     write()
-        .map_err(|e| {
+        .inspect_err(|_| {
             let _ = std::fs::remove_file(&tmp);
-            e
         })
         .with_context(|| format!("storing the token in {}", path.display()))?;
     Ok(path)
