@@ -10,7 +10,12 @@
 //! from any error text ([`redact`]), and the token is never printed.
 
 pub mod audit;
+pub mod auth_methods;
+pub mod completion;
+pub mod lease;
 pub mod operator;
+pub mod policy;
+pub mod secrets;
 pub mod status;
 pub mod token;
 
@@ -122,6 +127,11 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Operator(cmd) => operator::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Audit(cmd) => audit::run(ctx, cmd).await,
+        Command::Policy(cmd) => policy::run(ctx, cmd).await,
+        Command::Secrets(cmd) => secrets::run(ctx, cmd).await,
+        Command::Auth(cmd) => auth_methods::run(ctx, cmd).await,
+        Command::Lease(cmd) => lease::run(ctx, cmd).await,
+        Command::Completion(args) => completion::run(&args),
     }
 }
 
