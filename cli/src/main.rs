@@ -22,7 +22,12 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands::audit::AuditCommand;
 use crate::commands::login::LoginArgs;
+use crate::commands::auth_methods::AuthCommand;
+use crate::commands::completion::CompletionArgs;
+use crate::commands::lease::LeaseCommand;
 use crate::commands::operator::OperatorCommand;
+use crate::commands::policy::PolicyCommand;
+use crate::commands::secrets::SecretsCommand;
 use crate::commands::token::TokenCommand;
 use crate::output::Format;
 
@@ -83,6 +88,20 @@ pub enum Command {
     Audit(AuditCommand),
     /// Log in (token, userpass, approle or cert) and store the token in ~/.strongroom-token.
     Login(LoginArgs),
+    /// ACL policies: list, read, write, delete; fmt formats a local policy file.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Secrets engines: enable, disable, list, tune.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Auth methods: enable, disable, list.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Leases: lookup, list, renew, revoke (one, or by prefix).
+    #[command(subcommand)]
+    Lease(LeaseCommand),
+    /// Print a shell completion script (bash, zsh, fish) to stdout.
+    Completion(CompletionArgs),
 }
 
 /// Rewrites single-dash long flags (`-address=x`, `-key-shares`) to `--…` when the name
@@ -477,6 +496,93 @@ mod tests {
         );
         usage_error(&["strongroom", "token", "revoke"]);
         usage_error(&["strongroom", "token", "revoke", "-mode", "path", "-"]);
+    }
+
+    #[test]
+    fn sys_commands_parse_bao_style() {
+        let cli = parse(&[
+            "strongroom",
+            "secrets",
+            "enable",
+            "-path=kv2",
+            "-version=2",
+            "-description",
+            "app secrets",
+            "-default-lease-ttl=1h",
+            "-max-lease-ttl",
+            "2h",
+            "-options",
+            "a=b",
+            "kv",
+        ])
+        .unwrap();
+        let Command::Secrets(SecretsCommand::Enable(a)) = cli.command else {
+            panic!("not secrets enable")
+        };
+        assert_eq!(a.engine_type, "kv");
+        assert_eq!(a.path.as_deref(), Some("kv2"));
+        assert_eq!(a.version, Some(2));
+        assert_eq!(a.description, "app secrets");
+        assert_eq!(a.default_lease_ttl.as_deref(), Some("1h"));
+        assert_eq!(a.max_lease_ttl.as_deref(), Some("2h"));
+        assert_eq!(a.options, vec![("a".to_string(), "b".to_string())]);
+        usage_error(&["strongroom", "secrets", "enable", "-version=3", "kv"]);
+        usage_error(&["strongroom", "secrets", "enable", "-options", "nokv", "kv"]);
+        usage_error(&["strongroom", "secrets", "enable"]);
+        let cli = parse(&["strongroom", "secrets", "list", "-detailed"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Secrets(SecretsCommand::List(ref a)) if a.detailed
+        ));
+        parse(&["strongroom", "secrets", "tune", "-max-lease-ttl=1h", "kv2"]).unwrap();
+        parse(&["strongroom", "secrets", "disable", "kv2/"]).unwrap();
+        parse(&["strongroom", "auth", "enable", "-path=up2", "userpass"]).unwrap();
+        parse(&["strongroom", "auth", "list", "-detailed"]).unwrap();
+        parse(&["strongroom", "auth", "disable", "up2"]).unwrap();
+        usage_error(&["strongroom", "auth", "enable"]);
+
+        let cli = parse(&[
+            "strongroom",
+            "lease",
+            "revoke",
+            "-prefix",
+            "-force",
+            "database/creds",
+        ])
+        .unwrap();
+        let Command::Lease(LeaseCommand::Revoke(a)) = cli.command else {
+            panic!("not lease revoke")
+        };
+        assert!(a.prefix && a.force && !a.sync);
+        usage_error(&["strongroom", "lease", "revoke", "-force", "x"]);
+        let cli = parse(&["strongroom", "lease", "renew", "-increment=1h", "x/y"]).unwrap();
+        let Command::Lease(LeaseCommand::Renew(a)) = cli.command else {
+            panic!("not lease renew")
+        };
+        assert_eq!(a.increment, Some(3600));
+        usage_error(&["strongroom", "lease", "renew", "-increment=soon", "x/y"]);
+        parse(&["strongroom", "lease", "lookup", "x/y"]).unwrap();
+
+        parse(&["strongroom", "policy", "write", "p1", "-"]).unwrap();
+        parse(&["strongroom", "policy", "fmt", "-strip-comments", "p.hcl"]).unwrap();
+        usage_error(&["strongroom", "policy", "write", "p1"]);
+        let cli = parse(&[
+            "strongroom",
+            "audit",
+            "enable",
+            "-path=a1",
+            "file",
+            "file_path=/tmp/x.log",
+        ])
+        .unwrap();
+        let Command::Audit(AuditCommand::Enable(a)) = cli.command else {
+            panic!("not audit enable")
+        };
+        assert_eq!(a.path.as_deref(), Some("a1"));
+        assert_eq!(a.options[0].0, "file_path");
+        parse(&["strongroom", "operator", "status", "-format=json"]).unwrap();
+        parse(&["strongroom", "completion", "zsh"]).unwrap();
+        usage_error(&["strongroom", "completion", "tcsh"]);
     }
 
     #[test]

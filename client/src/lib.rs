@@ -19,6 +19,8 @@ mod error;
 #[cfg(feature = "http")]
 pub use calls::Secret;
 #[cfg(feature = "http")]
+pub use calls::{DataKey, DecryptItem, EncryptItem};
+#[cfg(feature = "http")]
 pub use client::{Client, ClientBuilder, RawResponse};
 #[cfg(feature = "http")]
 pub use client::{DEFAULT_MAX_RETRIES, MAX_RETRY_AFTER};

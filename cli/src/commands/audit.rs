@@ -1,4 +1,9 @@
-//! `strongroom audit verify FILE`: checks an audit file's hash chain.
+//! `strongroom audit list|enable|disable`: audit devices (`sys/audit`, needs sudo), and
+//! `strongroom audit verify FILE`, which checks an audit file's hash chain.
+//!
+//! `audit enable TYPE [KEY=VALUE ...]` passes the options as `bao` does
+//! (`audit enable file file_path=/var/log/strongroom/audit.log`); the server only allows
+//! it when its `[audit_api]` configuration does.
 //!
 //! The chain key comes from the server (`--salt-from URL --device PATH` reads
 //! `sys/audit-chain/<device>`, which needs a sudo token) or is given offline
@@ -11,6 +16,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
+use strongroom_client::api::{AuditDevice, EnableAuditRequest};
 use strongroom_client::audit_chain::{self, Report};
 use strongroom_client::Method;
 use zeroize::Zeroizing;
@@ -21,8 +27,43 @@ use crate::output::{self, Format};
 /// `strongroom audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
+    /// List the enabled audit devices.
+    List(super::secrets::ListArgs),
+    /// Enable an audit device: `audit enable file file_path=/path/audit.log`.
+    Enable(EnableArgs),
+    /// Disable the audit device at PATH.
+    Disable(DisableArgs),
     /// Verify the hash chain of an audit file. Exit 0 intact, 1 broken, 2 usage error.
     Verify(VerifyArgs),
+}
+
+/// `strongroom audit enable`.
+#[derive(Debug, Args)]
+pub struct EnableArgs {
+    /// The device type: `file` (or `socket`).
+    #[arg(value_name = "TYPE")]
+    pub device_type: String,
+    /// Options KEY=VALUE: `file_path` (a file, `stdout` or `discard`), `mode`, `format`,
+    /// `prefix`, `log_raw`, `hmac_accessor`, ...
+    #[arg(value_name = "KEY=VALUE", value_parser = super::secrets::parse_key_value)]
+    pub options: Vec<(String, String)>,
+    /// Where to enable it (default: the type's name).
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// Free text shown by `audit list`.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Mark the device replication-local.
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// `strongroom audit disable`.
+#[derive(Debug, Args)]
+pub struct DisableArgs {
+    /// The device's path.
+    #[arg(value_name = "PATH")]
+    pub path: String,
 }
 
 /// `strongroom audit verify`.
@@ -55,7 +96,80 @@ pub struct VerifyArgs {
 pub async fn run(ctx: &Context, cmd: AuditCommand) -> anyhow::Result<Outcome> {
     match cmd {
         AuditCommand::Verify(args) => verify(ctx, args).await,
+        AuditCommand::List(args) => list(ctx, &args).await,
+        AuditCommand::Enable(args) => enable(ctx, args).await,
+        AuditCommand::Disable(args) => {
+            let path = super::secrets::clean_path(&args.path)?;
+            ctx.client.disable_audit(&path).await?;
+            output::print(&format!(
+                "Success! Disabled audit device (if it was enabled) at: {path}/"
+            ))?;
+            Ok(Outcome::Success)
+        }
     }
+}
+
+async fn list(ctx: &Context, args: &super::secrets::ListArgs) -> anyhow::Result<Outcome> {
+    let devices = ctx.client.list_audit().await?;
+    let text = match ctx.format {
+        Format::Table if devices.is_empty() => "No audit devices are enabled.".to_string(),
+        Format::Table => audit_table(&devices, args.detailed),
+        other => output::machine(other, &devices)?,
+    };
+    output::print(&text)?;
+    Ok(Outcome::Success)
+}
+
+/// The `audit list` table.
+pub fn audit_table(
+    devices: &std::collections::BTreeMap<String, AuditDevice>,
+    detailed: bool,
+) -> String {
+    let mut headers = vec!["Path", "Type", "Description"];
+    if detailed {
+        headers.extend(["Replication", "Options"]);
+    }
+    let rows: Vec<Vec<String>> = devices
+        .iter()
+        .map(|(path, d)| {
+            let mut row = vec![
+                path.clone(),
+                d.device_type.clone(),
+                if d.description.is_empty() {
+                    "n/a".into()
+                } else {
+                    d.description.clone()
+                },
+            ];
+            if detailed {
+                row.push(if d.local { "local" } else { "replicated" }.into());
+                let options: Vec<String> =
+                    d.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                row.push(options.join(" "));
+            }
+            row
+        })
+        .collect();
+    super::secrets::columns(&headers, &rows)
+}
+
+async fn enable(ctx: &Context, args: EnableArgs) -> anyhow::Result<Outcome> {
+    let path = super::secrets::clean_path(args.path.as_deref().unwrap_or(&args.device_type))?;
+    let request = EnableAuditRequest {
+        device_type: args.device_type.clone(),
+        description: args.description,
+        options: args.options.into_iter().collect(),
+        local: args.local,
+    };
+    ctx.client
+        .enable_audit(&path, &request)
+        .await
+        .with_context(|| format!("enabling the {} audit device at {path}/", args.device_type))?;
+    output::print(&format!(
+        "Success! Enabled the {} audit device at: {path}/",
+        args.device_type
+    ))?;
+    Ok(Outcome::Success)
 }
 
 async fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
@@ -193,6 +307,26 @@ pub fn render(file: &std::path::Path, source: &str, r: &Report) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_list_table() {
+        let devices = std::collections::BTreeMap::from([(
+            "file/".to_string(),
+            AuditDevice {
+                device_type: "file".into(),
+                options: [("file_path".to_string(), "/tmp/a.log".to_string())].into(),
+                path: "file/".into(),
+                ..Default::default()
+            },
+        )]);
+        assert_eq!(
+            audit_table(&devices, false),
+            "Path     Type    Description\n----     ----    -----------\nfile/    file    n/a\n"
+        );
+        let detailed = audit_table(&devices, true);
+        assert!(detailed.contains("file_path=/tmp/a.log"), "{detailed}");
+        assert!(detailed.contains("replicated"), "{detailed}");
+    }
 
     #[test]
     fn hex_key_parsing() {

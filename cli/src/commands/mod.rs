@@ -11,7 +11,12 @@
 
 pub mod audit;
 pub mod login;
+pub mod auth_methods;
+pub mod completion;
+pub mod lease;
 pub mod operator;
+pub mod policy;
+pub mod secrets;
 pub mod status;
 pub mod token;
 
@@ -124,6 +129,11 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Audit(cmd) => audit::run(ctx, cmd).await,
         Command::Login(args) => login::run(ctx, &args).await,
+        Command::Policy(cmd) => policy::run(ctx, cmd).await,
+        Command::Secrets(cmd) => secrets::run(ctx, cmd).await,
+        Command::Auth(cmd) => auth_methods::run(ctx, cmd).await,
+        Command::Lease(cmd) => lease::run(ctx, cmd).await,
+        Command::Completion(args) => completion::run(&args),
     }
 }
 

@@ -25,6 +25,8 @@ use crate::secret_input;
 /// `strongroom operator …`
 #[derive(Debug, Subcommand)]
 pub enum OperatorCommand {
+    /// Show the seal status (the same as `strongroom status`: exit 0 unsealed, 2 sealed).
+    Status,
     /// Initialise a new server: generate the root key, split it into unseal key shares and
     /// create the initial root token. Prints the shares and the token once.
     Init(InitArgs),
@@ -105,6 +107,7 @@ pub struct RekeyArgs {
 /// Runs an `operator` subcommand.
 pub async fn run(ctx: &Context, cmd: OperatorCommand) -> anyhow::Result<Outcome> {
     match cmd {
+        OperatorCommand::Status => super::status::run(ctx).await,
         OperatorCommand::Init(args) => init(ctx, &args).await,
         OperatorCommand::Unseal(args) => unseal(ctx, &args).await,
         OperatorCommand::Seal => seal(ctx).await,

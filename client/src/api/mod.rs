@@ -4,24 +4,36 @@
 //! (`shared/docs/vault-api.md`): fields that strict clients (vaultrs) deserialise as
 //! required are never optional here.
 
+mod audit;
 mod envelope;
 mod health;
 mod init;
 mod key_status;
+mod lease;
 mod mount;
+mod policy;
 mod rekey;
 mod seal_status;
+mod sys_mounts;
 mod token;
+mod transit;
 
+pub use audit::{AuditDevice, EnableAuditRequest};
 pub use envelope::{Envelope, ErrorBody, WrapInfo};
 pub use health::{HealthResponse, LeaderResponse};
 pub use init::{InitRequest, InitResponse, InitStatus};
 pub use key_status::KeyStatus;
+pub use lease::LeaseInfo;
 pub use mount::{MountConfig, MountEntry};
+pub use policy::{Policy, WritePolicyRequest};
 pub use rekey::{
     RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, RekeyUpdateResponse, RekeyVerifyStatus,
     RekeyVerifyUpdateResponse,
 };
 pub use seal_status::{SealStatus, UnsealRequest};
+pub use sys_mounts::{MountConfigInput, MountOptions, MountTune, TuneMountRequest};
 pub use token::{AuthInfo, TokenLookup};
 pub use token::{PathCapabilities, TokenCreateRequest};
+pub use transit::{
+    CreateKeyOptions, DataKeyKind, SignOptions, TransitKey, TransitKeyConfig, TransitKeyType,
+};

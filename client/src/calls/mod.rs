@@ -10,3 +10,4 @@ mod token;
 mod transit;
 
 pub use kv::Secret;
+pub use transit::{DataKey, DecryptItem, EncryptItem};

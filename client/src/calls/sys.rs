@@ -1,15 +1,58 @@
 //! Typed calls of the system backend: init, seal/unseal, health, leader, key status,
-//! rotate and rekey.
+//! rotate and rekey; secrets engine mounts and auth methods (with tuning), ACL policies,
+//! capabilities, and audit devices.
+
+use std::collections::BTreeMap;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 
 use crate::api::{
-    Envelope, HealthResponse, InitRequest, InitResponse, InitStatus, KeyStatus, LeaderResponse,
+    AuditDevice, EnableAuditRequest, Envelope, HealthResponse, InitRequest, InitResponse,
+    InitStatus, KeyStatus, LeaderResponse, MountEntry, MountOptions, MountTune, Policy,
     RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, RekeyVerifyStatus, SealStatus,
-    UnsealRequest,
+    TuneMountRequest, UnsealRequest, WritePolicyRequest,
 };
 use crate::{Client, ClientError};
+
+/// The body of an enable call: the type plus the caller's [`MountOptions`].
+#[derive(Serialize)]
+struct EnableBody<'a> {
+    #[serde(rename = "type")]
+    mount_type: &'a str,
+    #[serde(flatten)]
+    options: &'a MountOptions,
+}
+
+/// `{"keys": [...]}` of a list answer.
+#[derive(Deserialize)]
+struct KeyList {
+    #[serde(default)]
+    keys: Vec<String>,
+}
+
+/// A path segment given by the caller (mount path, policy name, key name), without its
+/// surrounding slashes. Refuses what would change the request's meaning (`?`, `#`, `..`)
+/// or address nothing.
+pub(crate) fn segment<'a>(what: &str, value: &'a str) -> Result<&'a str, ClientError> {
+    let trimmed = value.trim_matches('/');
+    if trimmed.is_empty()
+        || trimmed.contains(['?', '#'])
+        || trimmed
+            .split('/')
+            .any(|p| p == ".." || p == "." || p.is_empty())
+    {
+        return Err(ClientError::Config(format!("invalid {what} {value:?}")));
+    }
+    Ok(trimmed)
+}
+
+/// The `data` of an envelope, or a decode error naming `what`.
+pub(crate) fn data_of<T>(env: Envelope<T>, what: &str) -> Result<T, ClientError> {
+    env.data
+        .ok_or_else(|| ClientError::Decode(format!("{what} answer without data")))
+}
 
 impl Client {
     /// `GET sys/init`.
@@ -143,5 +186,279 @@ impl Client {
         };
         self.call_some(Method::PUT, "sys/rekey/verify", Some(&req))
             .await
+    }
+
+    /// `GET <path>?list=true`: the `keys` of a list endpoint; empty when the server answers
+    /// 404 (nothing there).
+    pub(crate) async fn list_keys(&self, path: &str) -> Result<Vec<String>, ClientError> {
+        let answer: Result<Option<Envelope<KeyList>>, ClientError> = self
+            .call::<(), _>(Method::GET, &format!("{path}?list=true"), None)
+            .await;
+        match answer {
+            Ok(Some(env)) => Ok(env.data.map(|d| d.keys).unwrap_or_default()),
+            Ok(None) | Err(ClientError::Api { status: 404, .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET sys/mounts`: every secrets engine, keyed by its path with a trailing slash
+    /// (`secret/`).
+    pub async fn list_mounts(&self) -> Result<BTreeMap<String, MountEntry>, ClientError> {
+        let env = self
+            .call_some::<(), _>(Method::GET, "sys/mounts", None)
+            .await?;
+        data_of(env, "sys/mounts")
+    }
+
+    /// `GET sys/mounts/<path>`: one secrets engine (400 when there is none at `path`).
+    pub async fn read_mount(&self, path: &str) -> Result<MountEntry, ClientError> {
+        let path = segment("mount path", path)?;
+        let env = self
+            .call_some::<(), _>(Method::GET, &format!("sys/mounts/{path}"), None)
+            .await?;
+        data_of(env, "sys/mounts/:path")
+    }
+
+    /// `POST sys/mounts/<path>`: enables a secrets engine of type `mount_type` (`kv`,
+    /// `database`, `transit`, ...) at `path`. For KV v2 set `options.options["version"]`
+    /// to `"2"`. 400 when the path is in use or the type unknown.
+    pub async fn enable_mount(
+        &self,
+        path: &str,
+        mount_type: &str,
+        options: &MountOptions,
+    ) -> Result<(), ClientError> {
+        let path = segment("mount path", path)?;
+        let body = EnableBody {
+            mount_type,
+            options,
+        };
+        self.call::<_, Value>(Method::POST, &format!("sys/mounts/{path}"), Some(&body))
+            .await
+            .map(|_| ())
+    }
+
+    /// `DELETE sys/mounts/<path>`: disables a secrets engine, revoking its leases first
+    /// (succeeds when nothing is mounted there).
+    pub async fn disable_mount(&self, path: &str) -> Result<(), ClientError> {
+        let path = segment("mount path", path)?;
+        self.call::<(), Value>(Method::DELETE, &format!("sys/mounts/{path}"), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET sys/mounts/<path>/tune`: the effective TTLs, description and options.
+    pub async fn read_mount_tune(&self, path: &str) -> Result<MountTune, ClientError> {
+        let path = segment("mount path", path)?;
+        let env = self
+            .call_some::<(), _>(Method::GET, &format!("sys/mounts/{path}/tune"), None)
+            .await?;
+        data_of(env, "sys/mounts/:path/tune")
+    }
+
+    /// `POST sys/mounts/<path>/tune`: changes the fields set in `tune`.
+    pub async fn tune_mount(&self, path: &str, tune: &TuneMountRequest) -> Result<(), ClientError> {
+        let path = segment("mount path", path)?;
+        self.call::<_, Value>(Method::POST, &format!("sys/mounts/{path}/tune"), Some(tune))
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET sys/auth`: every auth method, keyed by its path without `auth/` and with a
+    /// trailing slash (`token/`, `userpass/`).
+    pub async fn list_auth(&self) -> Result<BTreeMap<String, MountEntry>, ClientError> {
+        let env = self
+            .call_some::<(), _>(Method::GET, "sys/auth", None)
+            .await?;
+        data_of(env, "sys/auth")
+    }
+
+    /// `POST sys/auth/<path>`: enables an auth method of type `method_type` (`userpass`,
+    /// `approle`, `cert`) at `auth/<path>` (needs sudo).
+    pub async fn enable_auth(
+        &self,
+        path: &str,
+        method_type: &str,
+        options: &MountOptions,
+    ) -> Result<(), ClientError> {
+        let path = segment("auth path", path)?;
+        let body = EnableBody {
+            mount_type: method_type,
+            options,
+        };
+        self.call::<_, Value>(Method::POST, &format!("sys/auth/{path}"), Some(&body))
+            .await
+            .map(|_| ())
+    }
+
+    /// `DELETE sys/auth/<path>`: disables an auth method, revoking the tokens it issued
+    /// (needs sudo; `token` cannot be disabled).
+    pub async fn disable_auth(&self, path: &str) -> Result<(), ClientError> {
+        let path = segment("auth path", path)?;
+        self.call::<(), Value>(Method::DELETE, &format!("sys/auth/{path}"), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// `GET sys/auth/<path>/tune`.
+    pub async fn read_auth_tune(&self, path: &str) -> Result<MountTune, ClientError> {
+        let path = segment("auth path", path)?;
+        let env = self
+            .call_some::<(), _>(Method::GET, &format!("sys/auth/{path}/tune"), None)
+            .await?;
+        data_of(env, "sys/auth/:path/tune")
+    }
+
+    /// `POST sys/auth/<path>/tune`: changes the fields set in `tune`.
+    pub async fn tune_auth(&self, path: &str, tune: &TuneMountRequest) -> Result<(), ClientError> {
+        let path = segment("auth path", path)?;
+        self.call::<_, Value>(Method::POST, &format!("sys/auth/{path}/tune"), Some(tune))
+            .await
+            .map(|_| ())
+    }
+
+    /// `LIST sys/policies/acl`: the ACL policy names (always with `default` and `root`).
+    pub async fn list_policies(&self) -> Result<Vec<String>, ClientError> {
+        self.list_keys("sys/policies/acl").await
+    }
+
+    /// `GET sys/policies/acl/<name>`; `None` when there is no such policy.
+    pub async fn read_policy(&self, name: &str) -> Result<Option<Policy>, ClientError> {
+        let name = segment("policy name", name)?;
+        let answer: Result<Option<Envelope<Policy>>, ClientError> = self
+            .call::<(), _>(Method::GET, &format!("sys/policies/acl/{name}"), None)
+            .await;
+        match answer {
+            Ok(Some(env)) => data_of(env, "sys/policies/acl/:name").map(Some),
+            Ok(None) | Err(ClientError::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `PUT sys/policies/acl/<name>`: creates or replaces a policy (HCL or JSON text).
+    /// With `cas`, only if its current version is `cas` (`-1`: only if new). 400 with the
+    /// parser's message when the text is not a valid policy.
+    pub async fn write_policy(
+        &self,
+        name: &str,
+        policy: &str,
+        cas: Option<i64>,
+    ) -> Result<(), ClientError> {
+        let name = segment("policy name", name)?;
+        let body = WritePolicyRequest {
+            policy: policy.to_string(),
+            cas,
+        };
+        self.call::<_, Value>(
+            Method::PUT,
+            &format!("sys/policies/acl/{name}"),
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `DELETE sys/policies/acl/<name>` (`root` and `default` cannot be deleted).
+    pub async fn delete_policy(&self, name: &str) -> Result<(), ClientError> {
+        let name = segment("policy name", name)?;
+        self.call::<(), Value>(Method::DELETE, &format!("sys/policies/acl/{name}"), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST sys/capabilities-self`: the caller's capabilities on each of `paths`
+    /// (`["deny"]` where it has none, `["root"]` for a root token).
+    pub async fn capabilities_self(
+        &self,
+        paths: &[&str],
+    ) -> Result<BTreeMap<String, Vec<String>>, ClientError> {
+        self.capabilities_at("sys/capabilities-self", json!({ "paths": paths }), paths)
+            .await
+    }
+
+    /// `POST sys/capabilities`: the capabilities of another `token` on each of `paths`.
+    pub async fn capabilities(
+        &self,
+        token: &str,
+        paths: &[&str],
+    ) -> Result<BTreeMap<String, Vec<String>>, ClientError> {
+        self.capabilities_at(
+            "sys/capabilities",
+            json!({ "token": token, "paths": paths }),
+            paths,
+        )
+        .await
+    }
+
+    async fn capabilities_at(
+        &self,
+        endpoint: &str,
+        body: Value,
+        paths: &[&str],
+    ) -> Result<BTreeMap<String, Vec<String>>, ClientError> {
+        let env: Envelope<Map<String, Value>> =
+            self.call_some(Method::POST, endpoint, Some(&body)).await?;
+        let data = data_of(env, endpoint)?;
+        paths
+            .iter()
+            .map(|path| {
+                let caps = data
+                    .get(*path)
+                    .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
+                    .ok_or_else(|| {
+                        ClientError::Decode(format!("{endpoint} answer without {path:?}"))
+                    })?;
+                Ok((path.to_string(), caps))
+            })
+            .collect()
+    }
+
+    /// `GET sys/audit`: the enabled audit devices, keyed by path with a trailing slash
+    /// (needs sudo).
+    pub async fn list_audit(&self) -> Result<BTreeMap<String, AuditDevice>, ClientError> {
+        let env = self
+            .call_some::<(), _>(Method::GET, "sys/audit", None)
+            .await?;
+        data_of(env, "sys/audit")
+    }
+
+    /// `PUT sys/audit/<path>`: enables an audit device (needs sudo, and the server's
+    /// `[audit_api]` must allow API creation; a file device must then write inside the
+    /// allowed directory).
+    pub async fn enable_audit(
+        &self,
+        path: &str,
+        device: &EnableAuditRequest,
+    ) -> Result<(), ClientError> {
+        let path = segment("audit device path", path)?;
+        self.call::<_, Value>(Method::PUT, &format!("sys/audit/{path}"), Some(device))
+            .await
+            .map(|_| ())
+    }
+
+    /// `DELETE sys/audit/<path>`: disables an audit device (needs sudo).
+    pub async fn disable_audit(&self, path: &str) -> Result<(), ClientError> {
+        let path = segment("audit device path", path)?;
+        self.call::<(), Value>(Method::DELETE, &format!("sys/audit/{path}"), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST sys/audit-hash/<path>`: how device `path` renders `input` in its log
+    /// (`hmac-sha256:<hex>`), to find a known value in the audit file.
+    pub async fn audit_hash(&self, path: &str, input: &str) -> Result<String, ClientError> {
+        let path = segment("audit device path", path)?;
+        let env: Envelope<Map<String, Value>> = self
+            .call_some(
+                Method::POST,
+                &format!("sys/audit-hash/{path}"),
+                Some(&json!({ "input": input })),
+            )
+            .await?;
+        data_of(env, "sys/audit-hash")?
+            .get("hash")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ClientError::Decode("sys/audit-hash answer without hash".into()))
     }
 }
