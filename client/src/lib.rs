@@ -15,6 +15,8 @@ mod calls;
 mod client;
 #[cfg(feature = "http")]
 mod error;
+#[cfg(feature = "http")]
+pub mod lease_keeper;
 
 #[cfg(feature = "http")]
 pub use calls::Secret;
@@ -22,5 +24,7 @@ pub use calls::Secret;
 pub use client::{Client, ClientBuilder, RawResponse};
 #[cfg(feature = "http")]
 pub use error::ClientError;
+#[cfg(feature = "http")]
+pub use lease_keeper::{KeeperError, KeeperEvent, KeeperEvents, Kept, LeaseKeeper, StopReason};
 #[cfg(feature = "http")]
 pub use reqwest::{Method, StatusCode};

@@ -4,6 +4,7 @@
 //! (`shared/docs/vault-api.md`): fields that strict clients (vaultrs) deserialise as
 //! required are never optional here.
 
+mod database;
 mod envelope;
 mod health;
 mod init;
@@ -13,6 +14,10 @@ mod rekey;
 mod seal_status;
 mod token;
 
+pub use database::{
+    DatabaseConfigRequest, DatabaseCredentialData, DatabaseCredentials, DatabasePassword,
+    DatabaseRole, DatabaseStaticRole, DatabaseStaticRoleInfo, StaticCredentials,
+};
 pub use envelope::{Envelope, ErrorBody, WrapInfo};
 pub use health::{HealthResponse, LeaderResponse};
 pub use init::{InitRequest, InitResponse, InitStatus};
