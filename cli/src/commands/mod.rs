@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod operator;
+pub mod run;
 pub mod status;
 pub mod token;
 
@@ -40,6 +41,8 @@ pub enum Outcome {
     /// Exit code 1 without an error message of its own: `strongroom audit verify`
     /// found a broken chain (the report says where).
     Failure,
+    /// This exit code: `strongroom run` passes on its child's.
+    Exit(u8),
 }
 
 impl From<Outcome> for ExitCode {
@@ -48,6 +51,7 @@ impl From<Outcome> for ExitCode {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::Sealed => ExitCode::from(2),
             Outcome::Failure => ExitCode::FAILURE,
+            Outcome::Exit(code) => ExitCode::from(code),
         }
     }
 }
@@ -122,6 +126,7 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Operator(cmd) => operator::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Audit(cmd) => audit::run(ctx, cmd).await,
+        Command::Run(args) => run::run(ctx, args).await,
     }
 }
 
