@@ -150,7 +150,8 @@ mod tests {
         let status = child.stop(Duration::from_secs(5)).await;
         assert_eq!(exit_code(status), 128 + 15);
         // A child ignoring SIGTERM is killed after the grace period.
-        let mut child = Child::spawn(&sh("trap '' TERM; while :; do sleep 0.1; done"), &[]).unwrap();
+        let mut child =
+            Child::spawn(&sh("trap '' TERM; while :; do sleep 0.1; done"), &[]).unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         let status = child.stop(Duration::from_millis(300)).await;
         assert_eq!(exit_code(status), 128 + 9);

@@ -157,6 +157,9 @@ mod tests {
             lease: None,
         };
         let debug = format!("{fetched:?}");
-        assert!(debug.contains("password") && !debug.contains("s3cr3t"), "{debug}");
+        assert!(
+            debug.contains("password") && !debug.contains("s3cr3t"),
+            "{debug}"
+        );
     }
 }

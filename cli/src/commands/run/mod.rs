@@ -139,14 +139,25 @@ fn dry_run(spec: &Spec, command: &[OsString], format: Format) -> anyhow::Result<
     let text = match format {
         Format::Table | Format::Env => {
             let width = |f: &dyn Fn(&EnvRef) -> usize, title: &str| {
-                spec.refs().iter().map(f).chain([title.len()]).max().unwrap_or(0)
+                spec.refs()
+                    .iter()
+                    .map(f)
+                    .chain([title.len()])
+                    .max()
+                    .unwrap_or(0)
             };
             let name_w = width(&|r| r.name.len(), "Variable");
             let path_w = width(&|r| r.path.len(), "Path");
             let mut out = format!("{:name_w$}    {:path_w$}    Field\n", "Variable", "Path");
-            out.push_str(&format!("{:name_w$}    {:path_w$}    -----\n", "--------", "----"));
+            out.push_str(&format!(
+                "{:name_w$}    {:path_w$}    -----\n",
+                "--------", "----"
+            ));
             for r in spec.refs() {
-                out.push_str(&format!("{:name_w$}    {:path_w$}    {}\n", r.name, r.path, r.field));
+                out.push_str(&format!(
+                    "{:name_w$}    {:path_w$}    {}\n",
+                    r.name, r.path, r.field
+                ));
             }
             let args: Vec<String> = command
                 .iter()
@@ -302,10 +313,8 @@ impl Runner<'_> {
         }
         let mut signals = Signals::install().context("installing signal handlers")?;
         let mut child = self.spawn()?;
-        let mut poll = tokio::time::interval_at(
-            tokio::time::Instant::now() + poll_interval,
-            poll_interval,
-        );
+        let mut poll =
+            tokio::time::interval_at(tokio::time::Instant::now() + poll_interval, poll_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Changed unleased secrets waiting to be applied, and leased paths needing new
         // credentials (restart mode; retried at every poll until a fetch succeeds).
@@ -390,7 +399,10 @@ impl Runner<'_> {
                         self.secrets.insert(path, f);
                     }
                     renew_paths.clear();
-                    eprintln!("strongroom run: sending {sig} to the child (pid {})", child.pid());
+                    eprintln!(
+                        "strongroom run: sending {sig} to the child (pid {})",
+                        child.pid()
+                    );
                     if let Err(e) = child.signal(sig.nix()) {
                         eprintln!("strongroom run: sending {sig} failed: {e}");
                     }

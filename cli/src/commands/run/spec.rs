@@ -167,11 +167,9 @@ impl ChildSignal {
             "TERM" => ChildSignal::Term,
             "USR1" => ChildSignal::Usr1,
             "USR2" => ChildSignal::Usr2,
-            _ => {
-                return Err(SpecError(format!(
-                    "unknown signal {text:?}: use SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1 or SIGUSR2"
-                )))
-            }
+            _ => return Err(SpecError(format!(
+                "unknown signal {text:?}: use SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1 or SIGUSR2"
+            ))),
         })
     }
 
@@ -250,7 +248,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, SpecError> {
         }
         let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = match &rest[..unit_len] {
             "ms" => Duration::from_millis(number),
             "s" => Duration::from_secs(number),

@@ -86,7 +86,9 @@ pub async fn poll_unleased(
                 let detail = std::error::Error::source(&e)
                     .map(|s| format!(": {s}"))
                     .unwrap_or_default();
-                eprintln!("strongroom run: checking for changes: {e}{detail}; keeping the current values");
+                eprintln!(
+                    "strongroom run: checking for changes: {e}{detail}; keeping the current values"
+                );
             }
         }
     }
