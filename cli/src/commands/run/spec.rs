@@ -167,9 +167,11 @@ impl ChildSignal {
             "TERM" => ChildSignal::Term,
             "USR1" => ChildSignal::Usr1,
             "USR2" => ChildSignal::Usr2,
-            _ => return Err(SpecError(format!(
+            _ => {
+                return Err(SpecError(format!(
                 "unknown signal {text:?}: use SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1 or SIGUSR2"
-            ))),
+            )))
+            }
         })
     }
 
