@@ -28,6 +28,7 @@ use crate::commands::lease::LeaseCommand;
 use crate::commands::operator::OperatorCommand;
 use crate::commands::policy::PolicyCommand;
 use crate::commands::secrets::SecretsCommand;
+use crate::commands::run::RunArgs;
 use crate::commands::token::TokenCommand;
 use crate::output::Format;
 
@@ -102,6 +103,9 @@ pub enum Command {
     Lease(LeaseCommand),
     /// Print a shell completion script (bash, zsh, fish) to stdout.
     Completion(CompletionArgs),
+    /// Run a command with secrets in its environment, renewing their leases while it
+    /// runs and restarting it (or signalling it, or exiting) when they change.
+    Run(RunArgs),
 }
 
 /// Rewrites single-dash long flags (`-address=x`, `-key-shares`) to `--…` when the name
@@ -599,5 +603,55 @@ mod tests {
         usage_error(&["strongroom", "nope"]);
         usage_error(&["strongroom", "operator", "seal", "extra"]);
         usage_error(&["strongroom", "status", "--bogus"]);
+    }
+
+    #[test]
+    fn run_flags_command_and_usage_errors() {
+        let cli = parse(&[
+            "strongroom",
+            "run",
+            "-env",
+            "DB_USER=database/creds/app#username",
+            "--env=DB_PASS=database/creds/app#password",
+            "--on-change",
+            "signal:SIGHUP",
+            "--grace-period",
+            "2s",
+            "--poll-interval=500ms",
+            "--",
+            "./app",
+            "--env",
+            "-x",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.env.len(), 2);
+        assert_eq!(args.env[1].path, "database/creds/app");
+        assert_eq!(
+            args.on_change,
+            commands::run::spec::OnChange::Signal(commands::run::spec::ChildSignal::Hup)
+        );
+        assert_eq!(args.grace_period, std::time::Duration::from_secs(2));
+        assert_eq!(args.poll_interval, std::time::Duration::from_millis(500));
+        assert!(!args.dry_run);
+        // Everything after `--` belongs to the child, flags included.
+        assert_eq!(args.command, ["./app", "--env", "-x"].map(OsString::from));
+        let cli = parse(&["strongroom", "run", "--dry-run", "--", "env"]).unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert!(args.dry_run);
+        assert_eq!(args.on_change, commands::run::spec::OnChange::Restart);
+        assert_eq!(args.grace_period, std::time::Duration::from_secs(5));
+        assert_eq!(args.poll_interval, std::time::Duration::from_secs(60));
+
+        usage_error(&["strongroom", "run", "--env", "A=secret/a#x"]);
+        usage_error(&["strongroom", "run", "--env", "A=secret/a", "--", "env"]);
+        usage_error(&["strongroom", "run", "--env", "1A=secret/a#x", "--", "env"]);
+        usage_error(&["strongroom", "run", "--on-change", "reload", "--", "env"]);
+        usage_error(&["strongroom", "run", "--grace-period", "5y", "--", "env"]);
+        usage_error(&["strongroom", "run", "--poll-interval", "1ms", "--", "env"]);
     }
 }

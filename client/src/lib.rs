@@ -15,6 +15,8 @@ mod calls;
 mod client;
 #[cfg(feature = "http")]
 mod error;
+#[cfg(feature = "http")]
+pub mod lease_keeper;
 
 #[cfg(feature = "http")]
 pub use calls::Secret;
@@ -28,5 +30,6 @@ pub use client::{DEFAULT_MAX_RETRIES, MAX_RETRY_AFTER};
 pub use error::ClientError;
 #[cfg(feature = "http")]
 pub use error::TransportError;
+pub use lease_keeper::{KeeperError, KeeperEvent, KeeperEvents, Kept, LeaseKeeper, StopReason};
 #[cfg(feature = "http")]
 pub use reqwest::{Method, StatusCode};

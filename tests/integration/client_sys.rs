@@ -339,7 +339,7 @@ async fn client_policies_crud_and_capabilities() {
         .await
         .body,
     );
-    let theirs = c.capabilities(&token, &paths).await.unwrap();
+    let theirs = c.capabilities_of_token(&token, &paths).await.unwrap();
     assert_eq!(theirs["secret/app/one"], ["list", "read"]);
     assert_eq!(theirs["sys/seal"], ["deny"]);
     let own = s
@@ -352,7 +352,7 @@ async fn client_policies_crud_and_capabilities() {
     // Delete: gone, and the token's policy then grants nothing.
     c.delete_policy("app-read").await.unwrap();
     assert!(c.read_policy("app-read").await.unwrap().is_none());
-    let theirs = c.capabilities(&token, &paths).await.unwrap();
+    let theirs = c.capabilities_of_token(&token, &paths).await.unwrap();
     assert_eq!(theirs["secret/app/one"], ["deny"]);
     let (status, _) = api_error(c.delete_policy("root").await);
     assert_eq!(status, 400);

@@ -17,6 +17,7 @@ pub mod lease;
 pub mod operator;
 pub mod policy;
 pub mod secrets;
+pub mod run;
 pub mod status;
 pub mod token;
 
@@ -46,6 +47,8 @@ pub enum Outcome {
     /// Exit code 1 without an error message of its own: `strongroom audit verify`
     /// found a broken chain (the report says where).
     Failure,
+    /// This exit code: `strongroom run` passes on its child's.
+    Exit(u8),
 }
 
 impl From<Outcome> for ExitCode {
@@ -54,6 +57,7 @@ impl From<Outcome> for ExitCode {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::Sealed => ExitCode::from(2),
             Outcome::Failure => ExitCode::FAILURE,
+            Outcome::Exit(code) => ExitCode::from(code),
         }
     }
 }
@@ -134,6 +138,7 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Auth(cmd) => auth_methods::run(ctx, cmd).await,
         Command::Lease(cmd) => lease::run(ctx, cmd).await,
         Command::Completion(args) => completion::run(&args),
+        Command::Run(args) => run::run(ctx, args).await,
     }
 }
 

@@ -5,6 +5,7 @@
 //! required are never optional here.
 
 mod audit;
+mod database;
 mod envelope;
 mod health;
 mod init;
@@ -19,6 +20,10 @@ mod token;
 mod transit;
 
 pub use audit::{AuditDevice, EnableAuditRequest};
+pub use database::{
+    DatabaseConfigRequest, DatabaseCredentialData, DatabaseCredentials, DatabasePassword,
+    DatabaseRole, DatabaseStaticRole, DatabaseStaticRoleInfo, StaticCredentials,
+};
 pub use envelope::{Envelope, ErrorBody, WrapInfo};
 pub use health::{HealthResponse, LeaderResponse};
 pub use init::{InitRequest, InitResponse, InitStatus};

@@ -366,53 +366,6 @@ impl Client {
             .map(|_| ())
     }
 
-    /// `POST sys/capabilities-self`: the caller's capabilities on each of `paths`
-    /// (`["deny"]` where it has none, `["root"]` for a root token).
-    pub async fn capabilities_self(
-        &self,
-        paths: &[&str],
-    ) -> Result<BTreeMap<String, Vec<String>>, ClientError> {
-        self.capabilities_at("sys/capabilities-self", json!({ "paths": paths }), paths)
-            .await
-    }
-
-    /// `POST sys/capabilities`: the capabilities of another `token` on each of `paths`.
-    pub async fn capabilities(
-        &self,
-        token: &str,
-        paths: &[&str],
-    ) -> Result<BTreeMap<String, Vec<String>>, ClientError> {
-        self.capabilities_at(
-            "sys/capabilities",
-            json!({ "token": token, "paths": paths }),
-            paths,
-        )
-        .await
-    }
-
-    async fn capabilities_at(
-        &self,
-        endpoint: &str,
-        body: Value,
-        paths: &[&str],
-    ) -> Result<BTreeMap<String, Vec<String>>, ClientError> {
-        let env: Envelope<Map<String, Value>> =
-            self.call_some(Method::POST, endpoint, Some(&body)).await?;
-        let data = data_of(env, endpoint)?;
-        paths
-            .iter()
-            .map(|path| {
-                let caps = data
-                    .get(*path)
-                    .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
-                    .ok_or_else(|| {
-                        ClientError::Decode(format!("{endpoint} answer without {path:?}"))
-                    })?;
-                Ok((path.to_string(), caps))
-            })
-            .collect()
-    }
-
     /// `GET sys/audit`: the enabled audit devices, keyed by path with a trailing slash
     /// (needs sudo).
     pub async fn list_audit(&self) -> Result<BTreeMap<String, AuditDevice>, ClientError> {
