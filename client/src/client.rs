@@ -39,8 +39,8 @@
 //!   is, so callers that read statuses as answers see them on the first try. So do
 //!   `sys/health` and `sys/seal-status` even through typed calls: their status codes are
 //!   answers (sealed, standby, uninitialised), not failures.
-//! - **Never** on a failed TLS handshake (an untrusted or mismatched server
-//!   certificate, a refused client certificate): it would fail the same way again.
+//! - **Never** on a failed TLS handshake (e.g. an untrusted or mismatched server
+//!   certificate): it would fail the same way again.
 //! - **Never** on other 4xx answers: the server has refused the request and would do so
 //!   again.
 //!
