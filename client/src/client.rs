@@ -777,20 +777,14 @@ mod tests {
     #[test]
     fn tls_failures_are_found_inside_wrapped_io_errors() {
         use std::io::{Error, ErrorKind};
-        let tls = Error::new(
-            ErrorKind::Other,
-            Error::new(ErrorKind::InvalidData, "bad cert"),
-        );
+        let tls = Error::other(Error::new(ErrorKind::InvalidData, "bad cert"));
         assert!(is_tls_failure(&tls));
         assert!(is_tls_failure(&Error::new(ErrorKind::InvalidData, "x")));
         assert!(!is_tls_failure(&Error::new(
             ErrorKind::ConnectionRefused,
             "refused"
         )));
-        let reset = Error::new(
-            ErrorKind::Other,
-            Error::new(ErrorKind::ConnectionReset, "reset"),
-        );
+        let reset = Error::other(Error::new(ErrorKind::ConnectionReset, "reset"));
         assert!(!is_tls_failure(&reset));
     }
 
