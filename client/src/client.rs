@@ -39,6 +39,8 @@
 //!   is, so callers that read statuses as answers see them on the first try. So do
 //!   `sys/health` and `sys/seal-status` even through typed calls: their status codes are
 //!   answers (sealed, standby, uninitialised), not failures.
+//! - **Never** on a failed TLS handshake (e.g. an untrusted or mismatched server
+//!   certificate): it would fail the same way again.
 //! - **Never** on other 4xx answers: the server has refused the request and would do so
 //!   again.
 //!
@@ -398,9 +400,33 @@ fn retryable_status(status: StatusCode) -> bool {
 }
 
 /// Whether a failure to get an answer is worth another attempt: no connection, a
-/// connection lost before the answer, or a timeout. Building or redirect errors are not.
+/// connection lost before the answer, or a timeout. Building or redirect errors are
+/// not, nor is a failed TLS handshake (an untrusted or mismatched certificate would
+/// fail the same way again).
 fn retryable_error(err: &reqwest::Error) -> bool {
-    err.is_connect() || err.is_timeout() || (err.is_request() && !err.is_builder())
+    let transient = err.is_connect() || err.is_timeout() || (err.is_request() && !err.is_builder());
+    transient && !is_tls_failure(err)
+}
+
+/// Whether `err` comes from the TLS layer: rustls reports handshake failures (bad
+/// certificate, no common protocol) as an I/O error of kind `InvalidData`, which the
+/// connector may wrap in another I/O error.
+fn is_tls_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::InvalidData {
+                return true;
+            }
+            // `io::Error::source` skips the wrapped error itself: look at it directly.
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+                continue;
+            }
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// The server's `Retry-After` in seconds, on the statuses where it means "come back".
@@ -746,6 +772,20 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn tls_failures_are_found_inside_wrapped_io_errors() {
+        use std::io::{Error, ErrorKind};
+        let tls = Error::other(Error::new(ErrorKind::InvalidData, "bad cert"));
+        assert!(is_tls_failure(&tls));
+        assert!(is_tls_failure(&Error::new(ErrorKind::InvalidData, "x")));
+        assert!(!is_tls_failure(&Error::new(
+            ErrorKind::ConnectionRefused,
+            "refused"
+        )));
+        let reset = Error::other(Error::new(ErrorKind::ConnectionReset, "reset"));
+        assert!(!is_tls_failure(&reset));
     }
 
     #[test]

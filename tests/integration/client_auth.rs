@@ -365,6 +365,20 @@ async fn cert_login_with_a_client_identity_from_the_builder_and_the_environment(
         .unwrap_err();
     assert_eq!(api_status(&err), 400);
 
+    // A server certificate the client does not trust fails the handshake: a transport
+    // error, not retried (it would fail the same way again).
+    let untrusting = Client::builder()
+        .address(cs.server.url())
+        .max_retries(3)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    match untrusting.seal_status().await.unwrap_err() {
+        ClientError::Transport(t) => assert_eq!(t.attempts(), 1, "{t}"),
+        other => panic!("not a transport error: {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_millis(500));
+
     // Without a client certificate the server has nothing to check.
     let bare = cs.client().build().unwrap();
     assert!(!bare.has_client_identity());

@@ -54,7 +54,7 @@ pub struct TokenLookup {
     pub creation_time: i64,
     /// TTL at creation, seconds.
     pub creation_ttl: u64,
-    /// "token" or "token-<name>", or "root".
+    /// "token" or "token-`<name>`", or "root".
     pub display_name: String,
     /// Always "".
     pub entity_id: String,
