@@ -351,7 +351,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         "# database\nDB_USER=database/creds/app#username\n\nDB_PASS=database/creds/app#password\n",
     )
     .unwrap();
-    let mut cmd = cli(&s, Some(&root), home);
+    let mut cmd = s.cli(Some(&root), home);
     cmd.args(["run", "--dry-run", "--env", "API_KEY=secret/app#api_key"])
         .arg("--env-file")
         .arg(&env_file)
