@@ -71,12 +71,16 @@ async fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Opt
     }
 }
 
+/// The CLI binary, built (if needed) once per test process.
+fn binary() -> &'static Path {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(crate::harness::cli_binary)
+}
+
 /// What [`TestServer::cli`] builds, without rebuilding the binary for every command (the build
 /// check runs once per test process).
 fn cli(s: &TestServer, token: Option<&str>, home: &Path) -> Command {
-    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    let binary = BINARY.get_or_init(crate::harness::cli_binary);
-    let mut cmd = Command::new(binary);
+    let mut cmd = Command::new(binary());
     for name in [
         "VAULT_ADDR",
         "VAULT_TOKEN",
@@ -351,7 +355,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         "# database\nDB_USER=database/creds/app#username\n\nDB_PASS=database/creds/app#password\n",
     )
     .unwrap();
-    let mut cmd = cli(&s, Some(&root), home);
+    let mut cmd = s.cli(Some(&root), home);
     cmd.args(["run", "--dry-run", "--env", "API_KEY=secret/app#api_key"])
         .arg("--env-file")
         .arg(&env_file)
@@ -635,4 +639,32 @@ async fn cli_run_replaces_a_lease_that_can_no_longer_be_renewed() {
         );
     }
     assert!(leases_of(&s, &root, "app").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_run_renews_its_own_token_while_the_child_runs() {
+    let (s, root) = kv_server("token-test-key").await;
+    binary(); // built before the short-lived token is created
+              // A 3 s token: without renewal it would be gone long before the child exits.
+    let token = crate::harness::client_token(&s.create_token(&root, json!({"ttl": "3s"})).await);
+    let dir = tempfile::tempdir().unwrap();
+    let out = out_file(dir.path());
+    let run = start_run(
+        &s,
+        &token,
+        dir.path(),
+        &["--env", "API_KEY=secret/app#api_key"],
+        &out,
+    );
+    wait_for("child started", Duration::from_secs(20), || {
+        records(&out).into_iter().next()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let me = s.client_with(&token).lookup_self().await;
+    assert!(me.is_ok(), "the token is alive after twice its TTL: {me:?}");
+    std::fs::write(out.with_extension("out.release"), "").unwrap();
+    let result = finish(run, Duration::from_secs(20)).await;
+    assert_eq!(result.code, 7, "{result:?}");
+    assert!(!result.stderr.contains(&token));
 }

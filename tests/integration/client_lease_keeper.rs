@@ -2,7 +2,8 @@
 //! database leases): it renews a short lease at about 2/3 of its TTL (the lease's
 //! expire time moves), says "no longer renewable" when the role's max TTL caps it and
 //! then "expired", renews short renewable tokens (and reports a token's explicit max
-//! TTL), reports a lease revoked behind its back, and revokes what it holds.
+//! TTL), reports a lease revoked behind its back, retries connection errors (through a
+//! proxy taken down and up) while time remains, and revokes what it holds.
 
 use std::time::{Duration, Instant};
 
@@ -261,4 +262,97 @@ async fn lease_keeper_renews_short_tokens_and_reports_their_max_ttl() {
     }
     keeper.shutdown().await;
     own_keeper.shutdown().await;
+}
+
+/// A TCP proxy to the server that can be taken down: while down it closes new
+/// connections at once and cuts the open ones (the client sees connection errors).
+struct FlakyProxy {
+    url: String,
+    down: tokio::sync::watch::Sender<bool>,
+}
+
+impl FlakyProxy {
+    async fn start(target: std::net::SocketAddr) -> FlakyProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (down, down_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if *down_rx.borrow() {
+                    continue;
+                }
+                let mut down_rx = down_rx.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down_rx.wait_for(|d| *d) => {}
+                    }
+                });
+            }
+        });
+        FlakyProxy { url, down }
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.send_replace(down);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_keeper_retries_connection_errors_while_time_remains() {
+    let s = TestServer::start().await;
+    let root = s.init_and_unseal(1, 1).await.root_token;
+    let proxy = FlakyProxy::start(s.running().local_addr()).await;
+    let client = strongroom_client::Client::builder()
+        .address(proxy.url.as_str())
+        .token(root.as_str())
+        .build()
+        .unwrap();
+
+    // A 10 s token; the server is unreachable from 1 s to 7.5 s, so the renewal due at
+    // ~6.5 s fails and is retried with backoff until it gets through.
+    let auth = auth_of(&s.create_token(&root, json!({"ttl": "10s"})).await);
+    let (keeper, mut events) = LeaseKeeper::new(client);
+    let started = Instant::now();
+    keeper.keep_token(&auth).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    proxy.set_down(true);
+    tokio::time::sleep(Duration::from_millis(6500)).await;
+    proxy.set_down(false);
+    match next(&mut events, Duration::from_secs(4)).await {
+        KeeperEvent::Renewed { ttl, .. } => assert_eq!(ttl, Duration::from_secs(10)),
+        other => panic!("{other:?}"),
+    }
+    let at = started.elapsed();
+    assert!(
+        at >= Duration::from_millis(7500),
+        "renewed only once reachable: {at:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        s.client_with(&auth.client_token)
+            .lookup_self()
+            .await
+            .is_ok(),
+        "the token outlived its first TTL"
+    );
+
+    // Unreachable until it expires: "renewal kept failing", then "expired".
+    proxy.set_down(true);
+    let reason = loop {
+        match next(&mut events, Duration::from_secs(12)).await {
+            KeeperEvent::RenewalImpossible { reason, .. } => break reason,
+            KeeperEvent::Renewed { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(matches!(reason, StopReason::Failing(_)), "{reason:?}");
+    assert!(matches!(
+        next(&mut events, Duration::from_secs(8)).await,
+        KeeperEvent::Expired { .. }
+    ));
+    keeper.shutdown().await;
 }

@@ -95,6 +95,19 @@ impl Child {
         status
     }
 
+    /// The exit status if the child has exited already (does not wait).
+    pub fn try_status(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = match self.exited.try_recv() {
+                Ok(Ok(status)) => Some(status),
+                Ok(Err(_)) => Some(ExitStatus::from_raw(1 << 8)),
+                Err(oneshot::error::TryRecvError::Empty) => None,
+                Err(oneshot::error::TryRecvError::Closed) => Some(ExitStatus::from_raw(1 << 8)),
+            };
+        }
+        self.status
+    }
+
     /// Stops the child: SIGTERM, up to `grace` to exit, then SIGKILL.
     pub async fn stop(&mut self, grace: Duration) -> ExitStatus {
         if let Err(e) = self.signal(Signal::SIGTERM) {
@@ -139,6 +152,7 @@ mod tests {
         let env = [("SR_TEST_VALUE".to_string(), Zeroizing::new("v1".into()))];
         let mut child = Child::spawn(&sh(r#"[ "$SR_TEST_VALUE" = v1 ] && exit 7"#), &env).unwrap();
         assert_eq!(exit_code(child.wait().await), 7);
+        assert_eq!(child.try_status().map(exit_code), Some(7));
         // Waiting again returns the same status; signalling a reaped child is a no-op.
         assert_eq!(exit_code(child.wait().await), 7);
         child.signal(Signal::SIGTERM).unwrap();
@@ -147,6 +161,7 @@ mod tests {
     #[tokio::test]
     async fn stop_terminates_then_kills() {
         let mut child = Child::spawn(&sh("sleep 30"), &[]).unwrap();
+        assert_eq!(child.try_status(), None);
         let status = child.stop(Duration::from_secs(5)).await;
         assert_eq!(exit_code(status), 128 + 15);
         // A child ignoring SIGTERM is killed after the grace period.

@@ -382,6 +382,16 @@ impl Runner<'_> {
                     if fresh.is_empty() {
                         continue;
                     }
+                    if let Some(status) = child.try_status() {
+                        // It exited on its own meanwhile: that ends the run.
+                        for (path, f) in fresh {
+                            self.adopt(&path, f);
+                        }
+                        let code = exit_code(status);
+                        eprintln!("strongroom run: the child exited with status {code}; revoking its leases");
+                        self.revoke_all().await;
+                        return Ok(Outcome::Exit(code));
+                    }
                     eprintln!(
                         "strongroom run: restarting the child (pid {}) with new values",
                         child.pid()
