@@ -74,7 +74,7 @@ pub enum Command {
     /// Token commands.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Audit log commands: verify an audit file's hash chain.
+    /// Audit devices: list, enable, disable; verify an audit file's hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// ACL policies: list, read, write, delete; fmt formats a local policy file.
