@@ -84,7 +84,7 @@ pub enum Command {
     /// Token commands.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Audit log commands: verify an audit file's hash chain.
+    /// Audit devices: list, enable, disable; verify an audit file's hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Log in (token, userpass, approle or cert) and store the token in ~/.strongroom-token.
