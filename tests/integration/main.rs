@@ -12,6 +12,8 @@ mod auth_methods;
 mod bao_cli;
 mod binary;
 mod cert_auth;
+mod cli_kv;
+mod client_kv;
 mod database;
 mod envelope;
 mod health;

@@ -10,6 +10,9 @@
 //! from any error text ([`redact`]), and the token is never printed.
 
 pub mod audit;
+pub mod data_args;
+pub mod generic;
+pub mod kv;
 pub mod operator;
 pub mod status;
 pub mod token;
@@ -122,6 +125,11 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Operator(cmd) => operator::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Audit(cmd) => audit::run(ctx, cmd).await,
+        Command::Kv(cmd) => kv::run(ctx, cmd).await,
+        Command::Read(args) => generic::read(ctx, args).await,
+        Command::Write(args) => generic::write(ctx, args).await,
+        Command::List(args) => generic::list(ctx, args).await,
+        Command::Delete(args) => generic::delete(ctx, args).await,
     }
 }
 

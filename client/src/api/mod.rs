@@ -8,6 +8,7 @@ mod envelope;
 mod health;
 mod init;
 mod key_status;
+mod kv;
 mod mount;
 mod rekey;
 mod seal_status;
@@ -17,6 +18,9 @@ pub use envelope::{Envelope, ErrorBody, WrapInfo};
 pub use health::{HealthResponse, LeaderResponse};
 pub use init::{InitRequest, InitResponse, InitStatus};
 pub use key_status::KeyStatus;
+pub use kv::{
+    KeyList, KvConfig, KvMetadata, KvMetadataUpdate, KvV2Secret, KvVersionMetadata, KvVersionState,
+};
 pub use mount::{MountConfig, MountEntry};
 pub use rekey::{
     RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, RekeyUpdateResponse, RekeyVerifyStatus,
