@@ -345,7 +345,14 @@ mod tests {
     fn kv_commands_and_flags() {
         use crate::commands::kv::MetadataCommand;
         let cli = parse(&[
-            "strongroom", "kv", "get", "-mount=secret", "-version", "2", "-field=pw", "app/db",
+            "strongroom",
+            "kv",
+            "get",
+            "-mount=secret",
+            "-version",
+            "2",
+            "-field=pw",
+            "app/db",
         ])
         .unwrap();
         let Command::Kv(KvCommand::Get(a)) = cli.command else {
@@ -354,7 +361,16 @@ mod tests {
         assert_eq!(a.mount.as_deref(), Some("secret"));
         assert_eq!((a.version, a.field.as_deref()), (Some(2), Some("pw")));
         assert_eq!(a.path, "app/db");
-        let cli = parse(&["strongroom", "kv", "put", "-cas=0", "secret/x", "a=1", "b=-"]).unwrap();
+        let cli = parse(&[
+            "strongroom",
+            "kv",
+            "put",
+            "-cas=0",
+            "secret/x",
+            "a=1",
+            "b=-",
+        ])
+        .unwrap();
         let Command::Kv(KvCommand::Put(a)) = cli.command else {
             panic!("not kv put")
         };
@@ -371,8 +387,16 @@ mod tests {
         };
         assert_eq!(a.versions, [1, 3]);
         let cli = parse(&[
-            "strongroom", "kv", "metadata", "put", "-max-versions=5", "-cas-required",
-            "-delete-version-after=30d", "-custom-metadata", "owner=me", "-custom-metadata=t=x",
+            "strongroom",
+            "kv",
+            "metadata",
+            "put",
+            "-max-versions=5",
+            "-cas-required",
+            "-delete-version-after=30d",
+            "-custom-metadata",
+            "owner=me",
+            "-custom-metadata=t=x",
             "secret/x",
         ])
         .unwrap();
@@ -383,7 +407,12 @@ mod tests {
         assert_eq!(a.delete_version_after.as_deref(), Some("30d"));
         assert_eq!(a.custom_metadata, ["owner=me", "t=x"]);
         let cli = parse(&[
-            "strongroom", "kv", "metadata", "put", "-cas-required=false", "secret/x",
+            "strongroom",
+            "kv",
+            "metadata",
+            "put",
+            "-cas-required=false",
+            "secret/x",
         ])
         .unwrap();
         let Command::Kv(KvCommand::Metadata(MetadataCommand::Put(a))) = cli.command else {
@@ -391,7 +420,13 @@ mod tests {
         };
         assert_eq!(a.cas_required, Some(false));
         let cli = parse(&[
-            "strongroom", "kv", "export", "secret/", "-format=env", "-output", "/tmp/x.env",
+            "strongroom",
+            "kv",
+            "export",
+            "secret/",
+            "-format=env",
+            "-output",
+            "/tmp/x.env",
         ])
         .unwrap();
         assert_eq!(cli.global.format, Format::Env);
@@ -400,7 +435,13 @@ mod tests {
         };
         assert_eq!(a.output, Some(PathBuf::from("/tmp/x.env")));
         let cli = parse(&[
-            "strongroom", "kv", "import", "-dry-run", "-force", "other/", "-",
+            "strongroom",
+            "kv",
+            "import",
+            "-dry-run",
+            "-force",
+            "other/",
+            "-",
         ])
         .unwrap();
         let Command::Kv(KvCommand::Import(a)) = cli.command else {
@@ -411,9 +452,23 @@ mod tests {
         for argv in [
             &["strongroom", "kv", "list", "secret/"][..],
             &["strongroom", "kv", "undelete", "-versions=2", "secret/x"],
-            &["strongroom", "kv", "destroy", "-versions", "1,2", "secret/x"],
+            &[
+                "strongroom",
+                "kv",
+                "destroy",
+                "-versions",
+                "1,2",
+                "secret/x",
+            ],
             &["strongroom", "kv", "metadata", "get", "secret/x"],
-            &["strongroom", "kv", "metadata", "delete", "-mount=secret", "x"],
+            &[
+                "strongroom",
+                "kv",
+                "metadata",
+                "delete",
+                "-mount=secret",
+                "x",
+            ],
         ] {
             parse(argv).unwrap();
         }
@@ -427,7 +482,13 @@ mod tests {
 
     #[test]
     fn generic_commands() {
-        let cli = parse(&["strongroom", "read", "-field=password", "database/creds/app"]).unwrap();
+        let cli = parse(&[
+            "strongroom",
+            "read",
+            "-field=password",
+            "database/creds/app",
+        ])
+        .unwrap();
         let Command::Read(a) = cli.command else {
             panic!("not read")
         };

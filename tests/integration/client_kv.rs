@@ -22,14 +22,19 @@ async fn setup() -> (TestServer, Client, String) {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
     s.mount(&root, "kv", json!({"type": "kv"})).await;
-    s.mount(&root, "secret", json!({"type": "kv", "options": {"version": "2"}}))
-        .await;
+    s.mount(
+        &root,
+        "secret",
+        json!({"type": "kv", "options": {"version": "2"}}),
+    )
+    .await;
     let client = s.client_with(&root);
     (s, client, root)
 }
 
 fn api_status(err: &ClientError) -> u16 {
-    err.status().unwrap_or_else(|| panic!("not an API error: {err}"))
+    err.status()
+        .unwrap_or_else(|| panic!("not an API error: {err}"))
 }
 
 fn api_messages(err: ClientError) -> String {
@@ -42,14 +47,19 @@ fn api_messages(err: ClientError) -> String {
 #[tokio::test]
 async fn client_kv_v1_read_write_list_delete() {
     let (_s, c, _root) = setup().await;
-    assert_eq!(c.mount_info("kv/app/db").await.unwrap().kv_version(), Some(1));
+    assert_eq!(
+        c.mount_info("kv/app/db").await.unwrap().kv_version(),
+        Some(1)
+    );
     assert!(c.kv1_read("kv", "app/db").await.unwrap().is_none());
     let data = obj(json!({"user": "u1", "port": 5432, "nested": {"a": [1, true]}}));
     c.kv1_write("kv", "app/db", &data).await.unwrap();
     c.kv1_write("kv/", "/app/web", &obj(json!({"k": "v"})))
         .await
         .unwrap();
-    c.kv1_write("kv", "top", &obj(json!({"t": "1"}))).await.unwrap();
+    c.kv1_write("kv", "top", &obj(json!({"t": "1"})))
+        .await
+        .unwrap();
     let secret = c.kv1_read("kv", "app/db").await.unwrap().unwrap();
     assert_eq!(secret.data.unwrap(), data, "numbers and nesting round-trip");
     assert_eq!(secret.lease_id, "");
@@ -74,7 +84,10 @@ async fn client_kv_v1_read_write_list_delete() {
 #[tokio::test]
 async fn client_kv_v2_versions_cas_and_patch() {
     let (_s, c, _root) = setup().await;
-    assert_eq!(c.mount_info("secret/app").await.unwrap().kv_version(), Some(2));
+    assert_eq!(
+        c.mount_info("secret/app").await.unwrap().kv_version(),
+        Some(2)
+    );
     assert!(c.kv2_read("secret", "app", None).await.unwrap().is_none());
 
     let v1 = c
@@ -109,7 +122,11 @@ async fn client_kv_v2_versions_cas_and_patch() {
         first.data.unwrap().data.unwrap(),
         obj(json!({"a": "1", "n": 5}))
     );
-    assert!(c.kv2_read("secret", "app", Some(99)).await.unwrap().is_none());
+    assert!(c
+        .kv2_read("secret", "app", Some(99))
+        .await
+        .unwrap()
+        .is_none());
 
     // Merge patch: change b, remove a, add c.
     let v3 = c
@@ -196,14 +213,20 @@ async fn client_kv_v2_delete_undelete_destroy() {
 #[tokio::test]
 async fn client_kv_v2_metadata_config_and_lists() {
     let (_s, c, _root) = setup().await;
-    assert!(c.kv2_read_metadata("secret", "cfg").await.unwrap().is_none());
+    assert!(c
+        .kv2_read_metadata("secret", "cfg")
+        .await
+        .unwrap()
+        .is_none());
     let update = KvMetadataUpdate {
         max_versions: Some(2),
         cas_required: Some(true),
         delete_version_after: Some("1h".into()),
         custom_metadata: Some(BTreeMap::from([("owner".to_string(), "jdoe".to_string())])),
     };
-    c.kv2_write_metadata("secret", "cfg", &update).await.unwrap();
+    c.kv2_write_metadata("secret", "cfg", &update)
+        .await
+        .unwrap();
     let meta = c.kv2_read_metadata("secret", "cfg").await.unwrap().unwrap();
     assert_eq!(meta.max_versions, 2);
     assert!(meta.cas_required);
@@ -236,7 +259,9 @@ async fn client_kv_v2_metadata_config_and_lists() {
         max_versions: Some(4),
         ..Default::default()
     };
-    c.kv2_write_metadata("secret", "cfg", &only_max).await.unwrap();
+    c.kv2_write_metadata("secret", "cfg", &only_max)
+        .await
+        .unwrap();
     let meta = c.kv2_read_metadata("secret", "cfg").await.unwrap().unwrap();
     assert_eq!(meta.max_versions, 4);
     assert!(meta.cas_required);
@@ -267,10 +292,7 @@ async fn client_kv_v2_metadata_config_and_lists() {
     assert_eq!(c.kv2_list("secret", "").await.unwrap(), ["app/", "cfg"]);
     assert_eq!(c.kv2_list("secret", "app").await.unwrap(), ["db", "deep/"]);
     assert!(c.kv2_list("secret", "nothing/").await.unwrap().is_empty());
-    assert_eq!(
-        c.list("secret/metadata/app/deep").await.unwrap(),
-        ["x"]
-    );
+    assert_eq!(c.list("secret/metadata/app/deep").await.unwrap(), ["x"]);
 }
 
 #[tokio::test]
@@ -280,7 +302,10 @@ async fn client_kv_refusals_are_errors_not_empty_answers() {
         .kv1_write("kv", "x", &obj(json!({"a": "1"})))
         .await
         .unwrap();
-    let token = client_token(&s.create_token(&root, json!({"policies": ["default"]})).await);
+    let token = client_token(
+        &s.create_token(&root, json!({"policies": ["default"]}))
+            .await,
+    );
     let c = s.client_with(&token);
     let err = c.kv1_read("kv", "x").await.unwrap_err();
     assert_eq!(api_status(&err), 403);

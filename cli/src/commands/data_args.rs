@@ -69,8 +69,7 @@ pub fn read_limited<R: Read>(reader: R, what: &str) -> anyhow::Result<Zeroizing<
 
 /// Reads a whole file into a wiped buffer (at most [`MAX_DATA_LEN`] bytes, UTF-8).
 pub fn read_file(path: &Path) -> anyhow::Result<Zeroizing<String>> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     read_limited(file, &path.display().to_string())
 }
 
@@ -216,7 +215,10 @@ mod tests {
             &["a=-", "b=-"],
         ] {
             let err = parse_fake(args).unwrap_err();
-            assert!(err.downcast_ref::<UsageError>().is_some(), "{args:?}: {err}");
+            assert!(
+                err.downcast_ref::<UsageError>().is_some(),
+                "{args:?}: {err}"
+            );
             assert!(!err.to_string().contains("secretvalue"), "{err}");
         }
         let err = Fake {

@@ -103,8 +103,14 @@ pub fn envelope_rows(envelope: &Value) -> Vec<(String, Value)> {
             "wrapping_token_ttl:",
             Value::from(duration(wrap["ttl"].as_u64().unwrap_or(0))),
         );
-        push("wrapping_token_creation_time:", wrap["creation_time"].clone());
-        push("wrapping_token_creation_path:", wrap["creation_path"].clone());
+        push(
+            "wrapping_token_creation_time:",
+            wrap["creation_time"].clone(),
+        );
+        push(
+            "wrapping_token_creation_path:",
+            wrap["creation_path"].clone(),
+        );
         if let Some(acc) = wrap.get("wrapped_accessor") {
             push("wrapped_accessor:", acc.clone());
         }
@@ -181,7 +187,10 @@ pub async fn write(ctx: &Context, args: WriteArgs) -> anyhow::Result<Outcome> {
     }
     let path = clean(&args.path);
     let body = Value::Object(data);
-    let answer = ctx.client.call_json(Method::POST, &path, Some(&body)).await?;
+    let answer = ctx
+        .client
+        .call_json(Method::POST, &path, Some(&body))
+        .await?;
     match answer {
         Some(envelope) if args.field.is_some() || !envelope_rows(&envelope).is_empty() => {
             show(ctx, &envelope, args.field.as_deref(), &path)?;

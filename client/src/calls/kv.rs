@@ -74,14 +74,11 @@ impl Client {
                         Value::Object(map) => Some(map),
                         _ => None,
                     });
-                match inner {
-                    Some(fields) => Some(Envelope {
-                        data: Some(fields),
-                        ..secret
-                    }),
-                    // A deleted or destroyed version reads as `data: null`.
-                    None => None,
-                }
+                // A deleted or destroyed version reads as `data: null`: `None`.
+                inner.map(|fields| Envelope {
+                    data: Some(fields),
+                    ..secret
+                })
             }
             (_, secret) => secret,
         })
@@ -184,7 +181,10 @@ impl Client {
         }
         let raw = self.raw(Method::GET, &url, None).await?;
         let deleted = raw.status.as_u16() == 404
-            && raw.body.pointer("/data/metadata").is_some_and(Value::is_object);
+            && raw
+                .body
+                .pointer("/data/metadata")
+                .is_some_and(Value::is_object);
         if raw.status.is_success() || deleted {
             return serde_json::from_value(raw.body)
                 .map(Some)
@@ -356,7 +356,11 @@ impl Client {
     }
 
     /// KV v2 `POST <mount>/config`: sets every field of `config`.
-    pub async fn kv2_write_config(&self, mount: &str, config: &KvConfig) -> Result<(), ClientError> {
+    pub async fn kv2_write_config(
+        &self,
+        mount: &str,
+        config: &KvConfig,
+    ) -> Result<(), ClientError> {
         self.call::<_, Value>(Method::POST, &kv1_path(mount, "config"), Some(config))
             .await?;
         Ok(())

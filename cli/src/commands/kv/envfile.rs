@@ -271,9 +271,11 @@ mod tests {
 
     #[test]
     fn export_refuses_collisions_and_bad_names_without_values() {
-        let e = export(&tree(json!({"a": {"b_c": "SECRET1"}, "a/b": {"c": "SECRET2"}})))
-            .unwrap_err()
-            .to_string();
+        let e = export(&tree(
+            json!({"a": {"b_c": "SECRET1"}, "a/b": {"c": "SECRET2"}}),
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("A_B_C"), "{e}");
         assert!(!e.contains("SECRET"), "{e}");
         let e = export(&tree(json!({"": {"9lives": "SECRET"}})))

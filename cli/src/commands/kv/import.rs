@@ -50,7 +50,10 @@ pub fn check_relative(rel: &str) -> anyhow::Result<()> {
     if rel.is_empty() {
         return Ok(());
     }
-    if rel.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if rel
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         bail!(
             "the input holds the path {rel:?}, which is not a clean relative path (no \
              leading or trailing '/', no empty, '.' or '..' segments)"
@@ -234,7 +237,10 @@ mod tests {
 
     #[test]
     fn format_detection() {
-        assert_eq!(InputFormat::choose(Format::Table, "  {}"), InputFormat::Json);
+        assert_eq!(
+            InputFormat::choose(Format::Table, "  {}"),
+            InputFormat::Json
+        );
         assert_eq!(InputFormat::choose(Format::Table, "A=1"), InputFormat::Env);
         assert_eq!(InputFormat::choose(Format::Env, "{"), InputFormat::Env);
         assert_eq!(InputFormat::choose(Format::Yaml, "a: 1"), InputFormat::Yaml);
@@ -274,8 +280,16 @@ mod tests {
         };
         let plan = vec![("app/db".to_string(), &f), ("app/web".to_string(), &f)];
         let out = dry_run_text(&target, &plan, &["app/db".to_string()], false);
-        assert!(out.contains("would write secret/app/db (fields: pw, user) [exists: refused without --force]\n"), "{out}");
-        assert!(out.contains("would write secret/app/web (fields: pw, user)\n"), "{out}");
+        assert!(
+            out.contains(
+                "would write secret/app/db (fields: pw, user) [exists: refused without --force]\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("would write secret/app/web (fields: pw, user)\n"),
+            "{out}"
+        );
         assert!(!out.contains("SECRET"));
     }
 }

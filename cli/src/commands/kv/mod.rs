@@ -264,9 +264,10 @@ impl KvTarget {
                 ))
             }
         };
-        let mount_path = info.path.clone().unwrap_or_else(|| {
-            format!("{}/", preflight.split('/').next().unwrap_or(preflight))
-        });
+        let mount_path = info
+            .path
+            .clone()
+            .unwrap_or_else(|| format!("{}/", preflight.split('/').next().unwrap_or(preflight)));
         let rel = match mount {
             Some(_) => path,
             None => path

@@ -32,9 +32,7 @@ pub fn bar(len: usize, message: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed})")
-    {
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed})") {
         pb.set_style(style.progress_chars("=> "));
     }
     pb.set_message(message.to_string());

@@ -20,7 +20,11 @@ pub fn not_found(path: &str) -> anyhow::Error {
 }
 
 /// The value of `field` in `data`, or an error naming the field (never a value).
-pub fn field_of<'a>(data: &'a Map<String, Value>, field: &str, path: &str) -> anyhow::Result<&'a Value> {
+pub fn field_of<'a>(
+    data: &'a Map<String, Value>,
+    field: &str,
+    path: &str,
+) -> anyhow::Result<&'a Value> {
     data.get(field)
         .ok_or_else(|| anyhow!("field {field:?} not present in the secret at {path}"))
 }
@@ -251,10 +255,16 @@ mod tests {
             panic!()
         };
         let out = v2_table("secret/data/app", &meta(3), Some(&data)).unwrap();
-        assert!(out.starts_with("== Secret Path ==\nsecret/data/app\n\n== Metadata ==\n"), "{out}");
+        assert!(
+            out.starts_with("== Secret Path ==\nsecret/data/app\n\n== Metadata ==\n"),
+            "{out}"
+        );
         assert!(out.contains("version            3\n"), "{out}");
         assert!(out.contains("custom_metadata    n/a\n"), "{out}");
-        assert!(out.ends_with("== Data ==\nKey    Value\n---    -----\nn      5\npw     x\n"), "{out}");
+        assert!(
+            out.ends_with("== Data ==\nKey    Value\n---    -----\nn      5\npw     x\n"),
+            "{out}"
+        );
         assert!(!v2_table("p", &meta(1), None).unwrap().contains("Data"));
     }
 

@@ -121,7 +121,9 @@ pub async fn delete(ctx: &Context, args: DeleteArgs) -> anyhow::Result<Outcome> 
             target.api_path("delete")
         }
     };
-    output::print(&format!("Success! Data deleted (if it existed) at: {shown}"))?;
+    output::print(&format!(
+        "Success! Data deleted (if it existed) at: {shown}"
+    ))?;
     Ok(Outcome::Success)
 }
 
