@@ -422,6 +422,19 @@ mod tests {
         let cli = parse(&[
             "strongroom",
             "kv",
+            "metadata",
+            "put",
+            "-cas-required",
+            "secret/x",
+        ])
+        .unwrap();
+        let Command::Kv(KvCommand::Metadata(MetadataCommand::Put(a))) = cli.command else {
+            panic!("not kv metadata put")
+        };
+        assert_eq!((a.cas_required, a.path.as_str()), (Some(true), "secret/x"));
+        let cli = parse(&[
+            "strongroom",
+            "kv",
             "export",
             "secret/",
             "-format=env",

@@ -379,6 +379,7 @@ async fn cli_kv_export_import_round_trips() {
         Some(r#"{"n": 1, "obj": {"a": [1, 2]}}"#),
     );
     c.ok(&["kv", "put", "secret/top", "k=v"], None);
+    c.ok(&["kv", "put", "secret/odd/a b#c?d", "k=v"], None);
     c.ok(&["kv", "put", "secret/gone", "k=v"], None);
     c.ok(&["kv", "delete", "secret/gone"], None);
     for mount in ["copy", "back", "again"] {
@@ -400,7 +401,7 @@ async fn cli_kv_export_import_round_trips() {
     assert_eq!(out.stdout, "", "nothing on stdout with --output");
     assert!(out.stderr.contains("skipped secret/gone"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("Exported 3 secret(s)"),
+        out.stderr.contains("Exported 4 secret(s)"),
         "{}",
         out.stderr
     );
@@ -415,6 +416,7 @@ async fn cli_kv_export_import_round_trips() {
     let expected = json!({
         "app/db": {"user": "u", "pw": SECRET},
         "app/web/deep/x": {"n": 1, "obj": {"a": [1, 2]}},
+        "odd/a b#c?d": {"k": "v"},
         "top": {"k": "v"}
     });
     assert_eq!(exported, expected);
@@ -429,7 +431,7 @@ async fn cli_kv_export_import_round_trips() {
         "{out}"
     );
     assert!(
-        out.contains("3 secret(s) to copy/, 0 already exist"),
+        out.contains("4 secret(s) to copy/, 0 already exist"),
         "{out}"
     );
     assert!(!out.contains(SECRET));
@@ -437,7 +439,7 @@ async fn cli_kv_export_import_round_trips() {
 
     // v2 → v2.
     let out = c.ok(&["kv", "import", "copy/", &file_arg], None);
-    assert!(out.contains("Imported 3 secret(s) into copy/"), "{out}");
+    assert!(out.contains("Imported 4 secret(s) into copy/"), "{out}");
     let again: Value = serde_json::from_str(&c.ok(&["kv", "export", "copy/"], None)).unwrap();
     assert_eq!(again, expected);
 
@@ -449,7 +451,7 @@ async fn cli_kv_export_import_round_trips() {
         Some(&exported.to_string()),
     );
     assert!(
-        err.contains("refusing to overwrite 3 existing secret(s)"),
+        err.contains("refusing to overwrite 4 existing secret(s)"),
         "{err}"
     );
     assert!(
@@ -460,6 +462,11 @@ async fn cli_kv_export_import_round_trips() {
     assert_eq!(c.kv2("copy", "app/db").await.unwrap()["user"], "changed");
     let out = c.ok(&["kv", "import", "--dry-run", "copy/", &file_arg], None);
     assert!(out.contains("[exists: refused without --force]"), "{out}");
+    // --force overwrites, also keys that require check-and-set.
+    c.ok(
+        &["kv", "metadata", "put", "-cas-required", "copy/top"],
+        None,
+    );
     c.ok(&["kv", "import", "--force", "copy/", &file_arg], None);
     assert_eq!(c.kv2("copy", "app/db").await.unwrap()["user"], "u");
 

@@ -75,6 +75,17 @@ async fn client_kv_v1_read_write_list_delete() {
     assert_eq!(api_status(&err), 400);
     assert!(api_messages(err).contains("missing data fields"));
 
+    // Key names with URL-special characters round-trip.
+    let odd = "odd/we ird#1?x=%41";
+    c.kv1_write("kv", odd, &data).await.unwrap();
+    assert_eq!(c.kv1_list("kv", "odd").await.unwrap(), ["we ird#1?x=%41"]);
+    assert_eq!(
+        c.kv1_read("kv", odd).await.unwrap().unwrap().data.unwrap(),
+        data
+    );
+    c.kv1_delete("kv", odd).await.unwrap();
+    assert!(c.kv1_read("kv", odd).await.unwrap().is_none());
+
     c.kv1_delete("kv", "app/db").await.unwrap();
     assert!(c.kv1_read("kv", "app/db").await.unwrap().is_none());
     c.kv1_delete("kv", "app/db").await.unwrap();
@@ -159,6 +170,22 @@ async fn client_kv_v2_versions_cas_and_patch() {
         .await
         .unwrap_err();
     assert_eq!(api_status(&err), 404, "patch of a missing key");
+
+    let odd = "odd/a b#c?d%e";
+    c.kv2_write("secret", odd, &obj(json!({"k": "v"})), None)
+        .await
+        .unwrap();
+    assert_eq!(c.kv2_list("secret", "odd/").await.unwrap(), ["a b#c?d%e"]);
+    let read = c.kv2_read("secret", odd, Some(1)).await.unwrap().unwrap();
+    assert_eq!(read.data.unwrap().data.unwrap()["k"], "v");
+    assert_eq!(
+        c.kv2_read_metadata("secret", odd)
+            .await
+            .unwrap()
+            .unwrap()
+            .current_version,
+        1
+    );
 
     // The v2-aware generic read used by `strongroom run`.
     let secret = c.read_secret("secret/app").await.unwrap().unwrap();

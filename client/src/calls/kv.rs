@@ -85,22 +85,24 @@ impl Client {
     }
 }
 
-/// `<mount>/<rest>` with exactly one `/` between them (`rest` may be empty).
+/// A secret's path with the characters that would otherwise end the URL path (`?`, `#`)
+/// or start an escape (`%`) percent-encoded, so any key name a LIST returns can be
+/// read and written back. (The server decodes the path.)
+fn escape(path: &str) -> String {
+    path.trim_start_matches('/')
+        .replace('%', "%25")
+        .replace('#', "%23")
+        .replace('?', "%3F")
+}
+
+/// `<mount>/<path>` with exactly one `/` between them (`path` may be empty).
 fn kv1_path(mount: &str, path: &str) -> String {
-    format!(
-        "{}/{}",
-        mount.trim_matches('/'),
-        path.trim_start_matches('/')
-    )
+    format!("{}/{}", mount.trim_matches('/'), escape(path))
 }
 
 /// `<mount>/<endpoint>/<path>` of a KV v2 mount.
 fn kv2_path(mount: &str, endpoint: &str, path: &str) -> String {
-    format!(
-        "{}/{endpoint}/{}",
-        mount.trim_matches('/'),
-        path.trim_start_matches('/')
-    )
+    format!("{}/{endpoint}/{}", mount.trim_matches('/'), escape(path))
 }
 
 /// `Ok(None)` for a 404, the value otherwise.
@@ -377,5 +379,6 @@ mod tests {
         assert_eq!(kv1_path("kv", ""), "kv/");
         assert_eq!(kv2_path("/secret/", "data", "app/db"), "secret/data/app/db");
         assert_eq!(kv2_path("secret", "metadata", ""), "secret/metadata/");
+        assert_eq!(kv1_path("kv", "a#b?c%d e"), "kv/a%23b%3Fc%25d e");
     }
 }

@@ -8,8 +8,9 @@
 //! The whole input is parsed and checked before anything is written: relative paths
 //! must be clean (no empty, `.` or `..` segments, no leading or trailing `/`), and
 //! secrets that already exist are refused — all of them listed, nothing written — unless
-//! `--force`. On KV v2 the writes carry `cas=0` (create only) without `--force`, so a
-//! secret created meanwhile is not overwritten either. `--dry-run` prints the plan
+//! `--force`. On KV v2 every write carries `cas` = the version seen by that check (0
+//! for a new secret), so a secret created or changed meanwhile is not overwritten, even
+//! with `--force`, and keys that require check-and-set can be imported. `--dry-run` prints the plan
 //! (paths, field names, which exist), never values, and writes nothing.
 
 use std::collections::BTreeMap;
@@ -136,12 +137,17 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<Outcome> {
 
     let bar = progress::bar(plan.len(), "Checking");
     let mut existing = Vec::new();
+    let mut seen = Vec::with_capacity(plan.len());
     for (path, _) in &plan {
-        let found = tree::exists(&ctx.client, &target, path).await;
+        let found = tree::current_version(&ctx.client, &target, path).await;
         bar.inc(1);
         match found {
-            Ok(true) => existing.push(path.clone()),
-            Ok(false) => {}
+            Ok(version) => {
+                if version.is_some() {
+                    existing.push(path.clone());
+                }
+                seen.push(version);
+            }
             Err(e) => {
                 bar.finish_and_clear();
                 return Err(e.context(format!("checking {}{path}", target.mount)));
@@ -164,8 +170,8 @@ pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<Outcome> {
     }
 
     let bar = progress::bar(plan.len(), "Importing");
-    for (written, (path, fields)) in plan.iter().enumerate() {
-        let result = tree::write_fields(&ctx.client, &target, path, fields, !args.force).await;
+    for (written, ((path, fields), seen)) in plan.iter().zip(seen).enumerate() {
+        let result = tree::write_fields(&ctx.client, &target, path, fields, seen).await;
         bar.inc(1);
         if let Err(e) = result {
             bar.finish_and_clear();

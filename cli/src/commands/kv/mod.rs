@@ -149,7 +149,13 @@ pub struct MetadataPutArgs {
     pub max_versions: Option<u64>,
     /// Require check-and-set on every write of this secret (`-cas-required`,
     /// `-cas-required=false`).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
     pub cas_required: Option<bool>,
     /// Soft-delete new versions after this long (`30d`, `720h`, `0s` = never).
     #[arg(long, value_name = "DURATION")]

@@ -98,32 +98,39 @@ pub async fn read_fields(
     })
 }
 
-/// Whether a secret exists at `path` (KV v2: whether the key has metadata, deleted
-/// versions included).
-pub async fn exists(client: &Client, target: &KvTarget, path: &str) -> anyhow::Result<bool> {
+/// The state of the secret at `path`: `None` when there is none, else its current
+/// version (always 0 on KV v1). A KV v2 key with metadata but no version yet counts as
+/// absent: writing it loses nothing.
+pub async fn current_version(
+    client: &Client,
+    target: &KvTarget,
+    path: &str,
+) -> anyhow::Result<Option<u64>> {
     Ok(match target.version {
-        KvVersion::V1 => client.kv1_read(&target.mount, path).await?.is_some(),
+        KvVersion::V1 => client.kv1_read(&target.mount, path).await?.map(|_| 0),
         KvVersion::V2 => client
             .kv2_read_metadata(&target.mount, path)
             .await?
-            .is_some(),
+            .map(|m| m.current_version)
+            .filter(|v| *v > 0),
     })
 }
 
-/// Writes `data` at `path`. With `create_only` on KV v2 the write carries `cas=0`, so
-/// the server refuses it if the secret appeared meanwhile.
+/// Writes `data` at `path`. On KV v2 the write carries `cas` = the version seen by
+/// [`current_version`] (0 when there was none), so a secret created or changed since
+/// that check is not overwritten — and keys that require check-and-set can be written.
 pub async fn write_fields(
     client: &Client,
     target: &KvTarget,
     path: &str,
     data: &Map<String, Value>,
-    create_only: bool,
+    seen: Option<u64>,
 ) -> anyhow::Result<()> {
     match target.version {
         KvVersion::V1 => client.kv1_write(&target.mount, path, data).await?,
         KvVersion::V2 => {
             client
-                .kv2_write(&target.mount, path, data, create_only.then_some(0))
+                .kv2_write(&target.mount, path, data, Some(seen.unwrap_or(0)))
                 .await?;
         }
     }
