@@ -706,3 +706,81 @@ async fn cli_kv_exit_codes_and_no_echo() {
     );
     assert!(!err.contains("VALUE-NOT-SHOWN"), "{err}");
 }
+
+/// `read` of a leased secret shows the lease rows first, like `bao read`; the database
+/// engine is set up through the CLI's generic `write` (the password from stdin).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_generic_read_shows_the_lease_of_database_creds() {
+    let Some(cfg) = crate::harness::postgres_url() else {
+        return;
+    };
+    let c = Cli::start().await;
+    c.s.mount(&c.root, "database", json!({"type": "database"}))
+        .await;
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    let user = cfg.get_user().unwrap_or("postgres").to_string();
+    let dbname = cfg.get_dbname().unwrap_or("postgres").to_string();
+    let url = format!(
+        "connection_url=postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"
+    );
+    c.ok(
+        &[
+            "write",
+            "database/config/pg",
+            "plugin_name=postgresql-database-plugin",
+            &url,
+            &format!("username={user}"),
+            "password=-",
+            "allowed_roles=*",
+        ],
+        Some("unused-with-trust\n"),
+    );
+    c.ok(
+        &[
+            "write",
+            "database/roles/cli-ro",
+            "db_name=pg",
+            "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+            "default_ttl=1h",
+            "max_ttl=2h",
+        ],
+        None,
+    );
+    let out = c.ok(&["read", "database/creds/cli-ro"], None);
+    let keys: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "lease_id",
+            "lease_duration",
+            "lease_renewable",
+            "password",
+            "username"
+        ],
+        "{out}"
+    );
+    assert_eq!(row(&out, "lease_duration").as_deref(), Some("1h"), "{out}");
+    assert_eq!(
+        row(&out, "lease_renewable").as_deref(),
+        Some("true"),
+        "{out}"
+    );
+    let lease_id = row(&out, "lease_id").unwrap();
+    assert!(lease_id.starts_with("database/creds/cli-ro/"), "{out}");
+
+    let v = c.json(&["read", "-format=json", "database/creds/cli-ro"]);
+    assert_eq!(v["lease_duration"], 3600);
+    assert!(v["data"]["username"].is_string());
+    let client = c.s.client_with(&c.root);
+    for id in [lease_id.as_str(), v["lease_id"].as_str().unwrap()] {
+        client.revoke_lease(id).await.unwrap();
+    }
+}
