@@ -336,9 +336,17 @@ async fn cli_kv_v1_round_trip() {
         c.kv1("kv", "app/cert").await.unwrap()["pem"],
         "-----BEGIN-----\nabc\n"
     );
+    c.ok(
+        &["kv", "put", "kv/app/multi", "key=-"],
+        Some("line1\nline2\n"),
+    );
+    assert_eq!(
+        c.kv1("kv", "app/multi").await.unwrap()["key"],
+        "line1\nline2"
+    );
     assert_eq!(
         c.ok(&["kv", "list", "kv/app"], None),
-        "Keys\n----\ncert\ndb\n"
+        "Keys\n----\ncert\ndb\nmulti\n"
     );
 
     for (args, what) in [

@@ -4,15 +4,16 @@
 //! - `key=value`: a string field (in shell history and the process list: fine for
 //!   non-secrets only);
 //! - `key=@FILE`: the field's value is the contents of FILE, verbatim;
-//! - `key=-`: the value is read from a hidden prompt (stdin a terminal) or one line of
-//!   stdin, through [`crate::secret_input`]; at most one field may do this;
+//! - `key=-`: the value is read from a hidden prompt when stdin is a terminal (through
+//!   [`crate::secret_input`]), else it is all of stdin less one trailing line break (so
+//!   multi-line values such as PEM keys work); at most one field may do this;
 //! - `-` alone: a JSON object read from stdin holds all the fields (values keep their
 //!   JSON types);
 //! - `@FILE` alone: the same, from a JSON file.
 //!
 //! Errors name arguments by position or by field name, never by value.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
@@ -47,7 +48,24 @@ impl DataSource for Stdin {
     }
 
     fn one(&mut self, prompt: &str) -> anyhow::Result<Zeroizing<String>> {
-        secret_input::read_secret(prompt)
+        if std::io::stdin().is_terminal() {
+            return secret_input::read_secret(prompt);
+        }
+        let all = read_limited(std::io::stdin().lock(), "stdin")?;
+        Ok(strip_newline(all))
+    }
+}
+
+/// `text` without one trailing line break (`\n` or `\r\n`), so `echo value |` and
+/// files ending in a newline give the value itself.
+pub fn strip_newline(text: Zeroizing<String>) -> Zeroizing<String> {
+    let end = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .map(str::len);
+    match end {
+        Some(len) => Zeroizing::new(text[..len].to_string()),
+        None => text,
     }
 }
 
@@ -188,6 +206,19 @@ mod tests {
         let m = parse_fake(&["-"]).unwrap();
         assert_eq!(Value::Object(m), json!({"n": 5, "s": "x"}));
         assert!(parse_fake(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn one_trailing_newline_is_stripped() {
+        let strip = |s: &str| {
+            strip_newline(Zeroizing::new(s.to_string()))
+                .as_str()
+                .to_string()
+        };
+        assert_eq!(strip("v\n"), "v");
+        assert_eq!(strip("v\r\n"), "v");
+        assert_eq!(strip("a\nb\n\n"), "a\nb\n");
+        assert_eq!(strip(" v "), " v ");
     }
 
     #[test]

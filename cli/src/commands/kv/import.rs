@@ -14,6 +14,7 @@
 //! (paths, field names, which exist), never values, and writes nothing.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 
 use anyhow::{anyhow, bail};
 use serde_json::{Map, Value};
@@ -70,7 +71,11 @@ pub fn parse_input(
 ) -> anyhow::Result<BTreeMap<String, Map<String, Value>>> {
     let document: Value = match format {
         InputFormat::Env => {
-            return Ok(BTreeMap::from([(String::new(), envfile::parse(text)?)]));
+            let fields = envfile::parse(text)?;
+            if fields.is_empty() {
+                bail!("the input holds no NAME=value lines");
+            }
+            return Ok(BTreeMap::from([(String::new(), fields)]));
         }
         InputFormat::Json => serde_json::from_str(text).map_err(|e| {
             anyhow!(
@@ -104,7 +109,12 @@ pub fn parse_input(
 /// `kv import`
 pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<Outcome> {
     let text = match args.file.as_deref() {
-        None | Some("-") => data_args::read_limited(std::io::stdin().lock(), "stdin")?,
+        None | Some("-") => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("Reading the export from stdin (end it with Ctrl-D)...");
+            }
+            data_args::read_limited(std::io::stdin().lock(), "stdin")?
+        }
         Some(file) => data_args::read_file(std::path::Path::new(file))?,
     };
     let format = InputFormat::choose(ctx.format, &text);
@@ -258,6 +268,7 @@ mod tests {
         assert_eq!(s.len(), 2);
         let s = parse_input("a/b:\n  x: 1\n", InputFormat::Yaml).unwrap();
         assert_eq!(Value::Object(s["a/b"].clone()), json!({"x": 1}));
+        assert!(parse_input("# nothing\n", InputFormat::Env).is_err());
         let s = parse_input("K='v'\n", InputFormat::Env).unwrap();
         assert_eq!(Value::Object(s[""].clone()), json!({"K": "v"}));
         for bad in [
