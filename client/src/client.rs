@@ -257,7 +257,14 @@ impl Client {
             )
             .body(bytes);
         if let Some(token) = &self.token {
-            req = req.header("X-Vault-Token", token);
+            let mut value =
+                reqwest::header::HeaderValue::from_str(token.as_str()).map_err(|_| {
+                    ClientError::Config(
+                        "the token contains characters not allowed in an HTTP header".into(),
+                    )
+                })?;
+            value.set_sensitive(true);
+            req = req.header("X-Vault-Token", value);
         }
         let resp = req.send().await?;
         let status = resp.status();
