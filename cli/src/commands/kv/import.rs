@@ -1,7 +1,7 @@
 //! `kv import PATH [--format json|yaml|env] [FILE|-] [--dry-run] [--force]`.
 //!
 //! JSON/YAML: the document of `kv export` (relative path → fields); each secret is
-//! written at PATH/<relative path> (`""` = PATH itself). env: every variable becomes a
+//! written at `PATH/<relative path>` (`""` = PATH itself). env: every variable becomes a
 //! field of the one secret at PATH (see [`super::envfile`]). Without `--format` the
 //! input is taken as JSON when it starts with `{`, else as env lines.
 //!

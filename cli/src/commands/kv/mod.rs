@@ -7,7 +7,7 @@
 //! mount. `-mount=secret app` names the mount explicitly. Commands that only exist on
 //! KV v2 (patch, undelete, destroy, metadata) fail with a clear message on v1.
 //!
-//! Files: [`read`] (get, list, metadata get), [`write`] (put, patch, delete, undelete,
+//! Files: [`mod@read`] (get, list, metadata get), [`mod@write`] (put, patch, delete, undelete,
 //! destroy, metadata put/delete), [`tree`] (walking a mount), [`export`], [`import`],
 //! [`envfile`] (the `env` format), [`progress`], [`render`] (shared table pieces).
 
