@@ -25,6 +25,8 @@ use crate::commands::login::LoginArgs;
 use crate::commands::auth_methods::AuthCommand;
 use crate::commands::completion::CompletionArgs;
 use crate::commands::lease::LeaseCommand;
+use crate::commands::generic::{PathArg, ReadArgs, WriteArgs};
+use crate::commands::kv::KvCommand;
 use crate::commands::operator::OperatorCommand;
 use crate::commands::policy::PolicyCommand;
 use crate::commands::secrets::SecretsCommand;
@@ -106,6 +108,18 @@ pub enum Command {
     /// Run a command with secrets in its environment, renewing their leases while it
     /// runs and restarting it (or signalling it, or exiting) when they change.
     Run(RunArgs),
+    /// Key/value secrets (KV v1 and v2): get, put, patch, list, delete, undelete, destroy,
+    /// metadata, and recursive export/import.
+    #[command(subcommand)]
+    Kv(KvCommand),
+    /// Read any API path and show the answer (leased secrets with their lease).
+    Read(ReadArgs),
+    /// Write data to any API path (`key=value`, `key=-` from stdin, or `-` for JSON on stdin).
+    Write(WriteArgs),
+    /// List the names under any API path.
+    List(PathArg),
+    /// Delete at any API path.
+    Delete(PathArg),
 }
 
 /// Rewrites single-dash long flags (`-address=x`, `-key-shares`) to `--…` when the name
@@ -587,6 +601,188 @@ mod tests {
         parse(&["strongroom", "operator", "status", "-format=json"]).unwrap();
         parse(&["strongroom", "completion", "zsh"]).unwrap();
         usage_error(&["strongroom", "completion", "tcsh"]);
+    }
+
+    #[test]
+    fn kv_commands_and_flags() {
+        use crate::commands::kv::MetadataCommand;
+        let cli = parse(&[
+            "strongroom",
+            "kv",
+            "get",
+            "-mount=secret",
+            "-version",
+            "2",
+            "-field=pw",
+            "app/db",
+        ])
+        .unwrap();
+        let Command::Kv(KvCommand::Get(a)) = cli.command else {
+            panic!("not kv get")
+        };
+        assert_eq!(a.mount.as_deref(), Some("secret"));
+        assert_eq!((a.version, a.field.as_deref()), (Some(2), Some("pw")));
+        assert_eq!(a.path, "app/db");
+        let cli = parse(&[
+            "strongroom",
+            "kv",
+            "put",
+            "-cas=0",
+            "secret/x",
+            "a=1",
+            "b=-",
+        ])
+        .unwrap();
+        let Command::Kv(KvCommand::Put(a)) = cli.command else {
+            panic!("not kv put")
+        };
+        assert_eq!(a.cas, Some(0));
+        assert_eq!(a.data, ["a=1", "b=-"]);
+        let cli = parse(&["strongroom", "kv", "patch", "secret/x", "-"]).unwrap();
+        let Command::Kv(KvCommand::Patch(a)) = cli.command else {
+            panic!("not kv patch")
+        };
+        assert_eq!(a.data, ["-"]);
+        let cli = parse(&["strongroom", "kv", "delete", "-versions=1,3", "secret/x"]).unwrap();
+        let Command::Kv(KvCommand::Delete(a)) = cli.command else {
+            panic!("not kv delete")
+        };
+        assert_eq!(a.versions, [1, 3]);
+        let cli = parse(&[
+            "strongroom",
+            "kv",
+            "metadata",
+            "put",
+            "-max-versions=5",
+            "-cas-required",
+            "-delete-version-after=30d",
+            "-custom-metadata",
+            "owner=me",
+            "-custom-metadata=t=x",
+            "secret/x",
+        ])
+        .unwrap();
+        let Command::Kv(KvCommand::Metadata(MetadataCommand::Put(a))) = cli.command else {
+            panic!("not kv metadata put")
+        };
+        assert_eq!((a.max_versions, a.cas_required), (Some(5), Some(true)));
+        assert_eq!(a.delete_version_after.as_deref(), Some("30d"));
+        assert_eq!(a.custom_metadata, ["owner=me", "t=x"]);
+        let cli = parse(&[
+            "strongroom",
+            "kv",
+            "metadata",
+            "put",
+            "-cas-required=false",
+            "secret/x",
+        ])
+        .unwrap();
+        let Command::Kv(KvCommand::Metadata(MetadataCommand::Put(a))) = cli.command else {
+            panic!("not kv metadata put")
+        };
+        assert_eq!(a.cas_required, Some(false));
+        let cli = parse(&[
+            "strongroom",
+            "kv",
+            "metadata",
+            "put",
+            "-cas-required",
+            "secret/x",
+        ])
+        .unwrap();
+        let Command::Kv(KvCommand::Metadata(MetadataCommand::Put(a))) = cli.command else {
+            panic!("not kv metadata put")
+        };
+        assert_eq!((a.cas_required, a.path.as_str()), (Some(true), "secret/x"));
+        let cli = parse(&[
+            "strongroom",
+            "kv",
+            "export",
+            "secret/",
+            "-format=env",
+            "-output",
+            "/tmp/x.env",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.format, Format::Env);
+        let Command::Kv(KvCommand::Export(a)) = cli.command else {
+            panic!("not kv export")
+        };
+        assert_eq!(a.output, Some(PathBuf::from("/tmp/x.env")));
+        let cli = parse(&[
+            "strongroom",
+            "kv",
+            "import",
+            "-dry-run",
+            "-force",
+            "other/",
+            "-",
+        ])
+        .unwrap();
+        let Command::Kv(KvCommand::Import(a)) = cli.command else {
+            panic!("not kv import")
+        };
+        assert!(a.dry_run && a.force);
+        assert_eq!(a.file.as_deref(), Some("-"));
+        for argv in [
+            &["strongroom", "kv", "list", "secret/"][..],
+            &["strongroom", "kv", "undelete", "-versions=2", "secret/x"],
+            &[
+                "strongroom",
+                "kv",
+                "destroy",
+                "-versions",
+                "1,2",
+                "secret/x",
+            ],
+            &["strongroom", "kv", "metadata", "get", "secret/x"],
+            &[
+                "strongroom",
+                "kv",
+                "metadata",
+                "delete",
+                "-mount=secret",
+                "x",
+            ],
+        ] {
+            parse(argv).unwrap();
+        }
+        usage_error(&["strongroom", "kv", "undelete", "secret/x"]);
+        usage_error(&["strongroom", "kv", "destroy", "-versions=x", "secret/x"]);
+        usage_error(&["strongroom", "kv", "get"]);
+        usage_error(&["strongroom", "kv", "get", "-version=-1", "secret/x"]);
+        usage_error(&["strongroom", "kv", "put", "-cas=abc", "secret/x", "a=1"]);
+        usage_error(&["strongroom", "kv", "frobnicate"]);
+    }
+
+    #[test]
+    fn generic_commands() {
+        let cli = parse(&[
+            "strongroom",
+            "read",
+            "-field=password",
+            "database/creds/app",
+        ])
+        .unwrap();
+        let Command::Read(a) = cli.command else {
+            panic!("not read")
+        };
+        assert_eq!(a.field.as_deref(), Some("password"));
+        let cli = parse(&["strongroom", "write", "-f", "sys/rotate"]).unwrap();
+        let Command::Write(a) = cli.command else {
+            panic!("not write")
+        };
+        assert!(a.force && a.data.is_empty());
+        let cli = parse(&["strongroom", "write", "secret/x", "a=1", "-"]).unwrap();
+        let Command::Write(a) = cli.command else {
+            panic!("not write")
+        };
+        assert!(!a.force);
+        assert_eq!(a.data, ["a=1", "-"]);
+        parse(&["strongroom", "list", "auth/userpass/users"]).unwrap();
+        parse(&["strongroom", "delete", "secret/x"]).unwrap();
+        usage_error(&["strongroom", "read"]);
+        usage_error(&["strongroom", "delete", "a", "b"]);
     }
 
     #[test]

@@ -693,6 +693,60 @@ impl Client {
             .await?
             .ok_or_else(|| ClientError::Decode(format!("empty response from {path}")))
     }
+
+    /// `PATCH /v1/<path>` with a JSON merge patch (RFC 7386) sent as
+    /// `Content-Type: application/merge-patch+json`, as KV v2 requires. An error status
+    /// becomes [`ClientError::Api`]; an empty answer is `None`. Never retried: a patch
+    /// creates a new version each time it is applied.
+    pub(crate) async fn call_merge_patch<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<Option<T>, ClientError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let mut req = self
+            .http
+            .request(Method::PATCH, self.url(path)?)
+            .header("X-Vault-Request", "true")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/merge-patch+json",
+            )
+            .body(bytes);
+        if let Some(token) = &self.token {
+            let mut value =
+                reqwest::header::HeaderValue::from_str(token.as_str()).map_err(|_| {
+                    ClientError::Config(
+                        "the token contains characters not allowed in an HTTP header".into(),
+                    )
+                })?;
+            value.set_sensitive(true);
+            req = req.header("X-Vault-Token", value);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        let body: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))?
+        };
+        if !status.is_success() {
+            let errors = serde_json::from_value::<ErrorBody>(body)
+                .map(|b| b.errors)
+                .unwrap_or_default();
+            return Err(ClientError::Api {
+                status: status.as_u16(),
+                errors,
+            });
+        }
+        if status == StatusCode::NO_CONTENT || body.is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(body)
+            .map(Some)
+            .map_err(|e| ClientError::Decode(e.to_string()))
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ mod client_transit;
 mod cli_run;
 mod client_database;
 mod client_lease_keeper;
+mod cli_kv;
+mod client_kv;
 mod database;
 mod envelope;
 mod health;

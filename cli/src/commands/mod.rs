@@ -14,6 +14,9 @@ pub mod login;
 pub mod auth_methods;
 pub mod completion;
 pub mod lease;
+pub mod data_args;
+pub mod generic;
+pub mod kv;
 pub mod operator;
 pub mod policy;
 pub mod secrets;
@@ -139,6 +142,11 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Lease(cmd) => lease::run(ctx, cmd).await,
         Command::Completion(args) => completion::run(&args),
         Command::Run(args) => run::run(ctx, args).await,
+        Command::Kv(cmd) => kv::run(ctx, cmd).await,
+        Command::Read(args) => generic::read(ctx, args).await,
+        Command::Write(args) => generic::write(ctx, args).await,
+        Command::List(args) => generic::list(ctx, args).await,
+        Command::Delete(args) => generic::delete(ctx, args).await,
     }
 }
 

@@ -11,6 +11,7 @@ mod health;
 mod init;
 mod key_status;
 mod lease;
+mod kv;
 mod mount;
 mod policy;
 mod rekey;
@@ -29,6 +30,9 @@ pub use health::{HealthResponse, LeaderResponse};
 pub use init::{InitRequest, InitResponse, InitStatus};
 pub use key_status::KeyStatus;
 pub use lease::LeaseInfo;
+pub use kv::{
+    KeyList, KvConfig, KvMetadata, KvMetadataUpdate, KvV2Secret, KvVersionMetadata, KvVersionState,
+};
 pub use mount::{MountConfig, MountEntry};
 pub use policy::{Policy, WritePolicyRequest};
 pub use rekey::{
