@@ -28,9 +28,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use serde_json::json;
-use strongroom_client::api::{AuthInfo, DatabaseCredentials};
-use strongroom_client::{Client, KeeperEvent, Kept, LeaseKeeper, Method};
+use strongroom_client::api::DatabaseCredentials;
+use strongroom_client::{Client, KeeperEvent, Kept, LeaseKeeper};
 
 type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -55,21 +54,6 @@ fn approle_from_env() -> Result<Option<(String, String)>, AnyError> {
             .map_err(|_| "APP_ROLE_ID is set but neither APP_SECRET_ID_FILE nor APP_SECRET_ID")?,
     };
     Ok(Some((role_id, secret_id)))
-}
-
-/// `POST auth/<mount>/login` with a role id and secret id (through the generic call).
-async fn login_approle(
-    client: &Client,
-    mount: &str,
-    role_id: &str,
-    secret_id: &str,
-) -> Result<AuthInfo, AnyError> {
-    let body = json!({ "role_id": role_id, "secret_id": secret_id });
-    let answer = client
-        .call_json(Method::POST, &format!("auth/{mount}/login"), Some(&body))
-        .await?
-        .ok_or("empty login answer")?;
-    Ok(serde_json::from_value(answer["auth"].clone())?)
 }
 
 struct App {
@@ -106,9 +90,11 @@ async fn run() -> Result<(), AnyError> {
     // Log in with AppRole when configured; otherwise use the token from the environment.
     let (client, login) = match &approle {
         Some((role_id, secret_id)) => {
-            let auth = login_approle(&base, &approle_mount, role_id, secret_id).await?;
+            let auth = base
+                .login_approle(Some(&approle_mount), role_id, Some(secret_id))
+                .await?;
             println!("logged in with AppRole (token accessor {})", auth.accessor);
-            (base.with_token(auth.client_token.as_str()), Some(auth))
+            (base.with_auth(&auth), Some(auth))
         }
         None => (base, None),
     };
@@ -177,8 +163,11 @@ async fn run() -> Result<(), AnyError> {
                     // with it, so the database credentials are fetched anew under the new
                     // token; the old keeper is dropped (the old lease ends with the old
                     // token).
-                    let auth = login_approle(&app.client, &approle_mount, role_id, secret_id).await?;
-                    let client = app.client.with_token(auth.client_token.as_str());
+                    let auth = app
+                        .client
+                        .login_approle(Some(&approle_mount), role_id, Some(secret_id))
+                        .await?;
+                    let client = app.client.with_auth(&auth);
                     let (keeper, new_events) = LeaseKeeper::new(client.clone());
                     keeper.keep_token(&auth)?;
                     let creds = client.database_creds(&app.db_mount, &app.db_role).await?;

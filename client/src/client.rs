@@ -19,8 +19,9 @@
 //! `STRONGROOM_CLIENT_*` variable is set, both must be, and the `VAULT_*` pair is not
 //! looked at (a certificate is never matched with another family's key).
 //!
-//! TLS is rustls with *manual* roots: only the CA certificates given with
-//! [`ClientBuilder::ca_pem`] (or the CA file) are trusted, never the system store.
+//! TLS is rustls. Without a CA file the server's certificate is checked against the
+//! operating system's trust store; with [`ClientBuilder::ca_pem`] (or the CA file) only
+//! the CA certificates given are trusted, as with Vault's `VAULT_CACERT`.
 //!
 //! # Retries
 //!
@@ -271,6 +272,9 @@ impl ClientBuilder {
                     "the CA PEM holds no certificate".to_string(),
                 ));
             }
+            // As with VAULT_CACERT: a given CA replaces the system store, it does not add
+            // to it.
+            http = http.tls_built_in_root_certs(false);
             for cert in certs {
                 http = http.add_root_certificate(cert);
             }
