@@ -4,7 +4,10 @@
 //!   responses with these same types, so client and server cannot drift apart.
 //! - [`audit_chain`]: the audit hash chain, shared by the server (writes) and the CLI
 //!   (`strongroom audit verify`).
-//! - [`Client`] (feature `http`, on by default): a typed async client over HTTPS.
+//! - [`Client`] (feature `http`, on by default): a typed async client over HTTPS, with
+//!   retries; typed calls for sys, kv, tokens, logins, leases, database and transit.
+//! - [`LeaseKeeper`] (feature `http`): renews leases and tokens in the background and says
+//!   when renewal is no longer possible.
 
 pub mod api;
 pub mod audit_chain;
@@ -19,17 +22,12 @@ mod error;
 pub mod lease_keeper;
 
 #[cfg(feature = "http")]
-pub use calls::Secret;
+pub use calls::{DataKey, DecryptItem, EncryptItem, Secret};
 #[cfg(feature = "http")]
-pub use calls::{DataKey, DecryptItem, EncryptItem};
+pub use client::{Client, ClientBuilder, RawResponse, DEFAULT_MAX_RETRIES, MAX_RETRY_AFTER};
 #[cfg(feature = "http")]
-pub use client::{Client, ClientBuilder, RawResponse};
+pub use error::{ClientError, TransportError};
 #[cfg(feature = "http")]
-pub use client::{DEFAULT_MAX_RETRIES, MAX_RETRY_AFTER};
-#[cfg(feature = "http")]
-pub use error::ClientError;
-#[cfg(feature = "http")]
-pub use error::TransportError;
 pub use lease_keeper::{KeeperError, KeeperEvent, KeeperEvents, Kept, LeaseKeeper, StopReason};
 #[cfg(feature = "http")]
 pub use reqwest::{Method, StatusCode};
