@@ -21,16 +21,16 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands::audit::AuditCommand;
-use crate::commands::login::LoginArgs;
 use crate::commands::auth_methods::AuthCommand;
 use crate::commands::completion::CompletionArgs;
-use crate::commands::lease::LeaseCommand;
 use crate::commands::generic::{PathArg, ReadArgs, WriteArgs};
 use crate::commands::kv::KvCommand;
+use crate::commands::lease::LeaseCommand;
+use crate::commands::login::LoginArgs;
 use crate::commands::operator::OperatorCommand;
 use crate::commands::policy::PolicyCommand;
-use crate::commands::secrets::SecretsCommand;
 use crate::commands::run::RunArgs;
+use crate::commands::secrets::SecretsCommand;
 use crate::commands::token::TokenCommand;
 use crate::output::Format;
 

@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use strongroom_client::api::{MountConfigInput, MountOptions};
 
-use super::secrets::{clean_path, mounts_table, parse_key_value, ListArgs, PathArg};
+use super::args::parse_key_value;
+use super::secrets::{clean_path, mounts_table, ListArgs, PathArg};
 use super::{Context, Outcome};
 use crate::output::{self, Format};
 

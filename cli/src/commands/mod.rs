@@ -9,18 +9,19 @@
 //! `Error: <what failed>` otherwise. A key share submitted by the command is scrubbed
 //! from any error text ([`redact`]), and the token is never printed.
 
+pub mod args;
 pub mod audit;
-pub mod login;
 pub mod auth_methods;
 pub mod completion;
-pub mod lease;
 pub mod data_args;
 pub mod generic;
 pub mod kv;
+pub mod lease;
+pub mod login;
 pub mod operator;
 pub mod policy;
-pub mod secrets;
 pub mod run;
+pub mod secrets;
 pub mod status;
 pub mod token;
 
