@@ -11,15 +11,11 @@ use crate::api::{
     DatabaseConfigRequest, DatabaseCredentialData, DatabaseCredentials, DatabaseRole,
     DatabaseStaticRole, DatabaseStaticRoleInfo, Envelope, StaticCredentials,
 };
+use super::{data_of, keys_of, list_method};
 use crate::{Client, ClientError};
 
 fn at(mount: &str, rest: &str) -> String {
     format!("{}/{rest}", mount.trim_matches('/'))
-}
-
-#[derive(serde::Deserialize)]
-struct Keys {
-    keys: Vec<String>,
 }
 
 impl Client {
@@ -60,8 +56,7 @@ impl Client {
                 None,
             )
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("static credentials without data".into()))
+        data_of(env, "static credentials")
     }
 
     /// `POST <mount>/rotate-role/<role>`: rotates a static role's password now.
@@ -246,10 +241,5 @@ impl Client {
 
 /// `LIST <path>` → its `keys`; a 404 (nothing there) is an empty list.
 async fn list_keys(client: &Client, path: &str) -> Result<Vec<String>, ClientError> {
-    let list = Method::from_bytes(b"LIST").map_err(|e| ClientError::Config(e.to_string()))?;
-    match client.call::<(), Envelope<Keys>>(list, path, None).await {
-        Ok(env) => Ok(env.and_then(|e| e.data).map(|k| k.keys).unwrap_or_default()),
-        Err(ClientError::Api { status: 404, .. }) => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
+    keys_of(client.call::<(), _>(list_method()?, path, None).await)
 }

@@ -13,9 +13,10 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::api::{
-    Envelope, ErrorBody, KeyList, KvConfig, KvMetadata, KvMetadataUpdate, KvV2Secret,
+    Envelope, ErrorBody, KvConfig, KvMetadata, KvMetadataUpdate, KvV2Secret,
     KvVersionMetadata, MountEntry,
 };
+use super::{data_of, keys_of, list_method};
 use crate::{Client, ClientError};
 
 /// A secret as read from any engine: the envelope with its `data` fields. For KV v2
@@ -34,8 +35,7 @@ impl Client {
                 None,
             )
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("mount preflight without data".into()))
+        data_of(env, "mount preflight")
     }
 
     /// Reads the secret at a logical `path` of any engine, `None` when there is nothing
@@ -113,11 +113,6 @@ fn none_if_404<T>(answer: Result<Option<T>, ClientError>) -> Result<Option<T>, C
     }
 }
 
-/// The LIST verb (the API's `LIST`, equivalent to `GET ?list=true`).
-fn list_method() -> Result<Method, ClientError> {
-    Method::from_bytes(b"LIST").map_err(|e| ClientError::Config(e.to_string()))
-}
-
 #[derive(Serialize)]
 struct Versions<'a> {
     versions: &'a [u64],
@@ -128,9 +123,7 @@ impl Client {
     /// ending in `/`. An empty or missing folder (404) is an empty list.
     pub async fn list(&self, path: &str) -> Result<Vec<String>, ClientError> {
         let path = format!("{}/", path.trim_matches('/'));
-        let env: Option<Envelope<KeyList>> =
-            none_if_404(self.call::<(), _>(list_method()?, &path, None).await)?;
-        Ok(env.and_then(|e| e.data).map(|d| d.keys).unwrap_or_default())
+        keys_of(self.call::<(), _>(list_method()?, &path, None).await)
     }
 
     /// KV v1 `GET <mount>/<path>`: the secret, `None` when there is none.
@@ -222,8 +215,7 @@ impl Client {
         let env: Envelope<KvVersionMetadata> = self
             .call_some(Method::POST, &kv2_path(mount, "data", path), Some(&body))
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("kv write answer without data".into()))
+        data_of(env, "kv write")
     }
 
     /// KV v2 `PATCH <mount>/data/<path>`: merges `patch` into the latest version as a
@@ -246,8 +238,7 @@ impl Client {
             .call_merge_patch(&kv2_path(mount, "data", path), &body)
             .await?
             .ok_or_else(|| ClientError::Decode("empty answer to a kv patch".into()))?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("kv patch answer without data".into()))
+        data_of(env, "kv patch")
     }
 
     /// KV v2 `DELETE <mount>/data/<path>`: soft-deletes the latest version.
@@ -353,8 +344,7 @@ impl Client {
         let env: Envelope<KvConfig> = self
             .call_some::<(), _>(Method::GET, &kv1_path(mount, "config"), None)
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("kv config answer without data".into()))
+        data_of(env, "kv config")
     }
 
     /// KV v2 `POST <mount>/config`: sets every field of `config`.

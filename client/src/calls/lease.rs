@@ -4,7 +4,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::sys::{data_of, segment};
+use super::data_of;
+use super::sys::segment;
 use crate::api::{Envelope, LeaseInfo};
 use crate::{Client, ClientError};
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::api::{
@@ -14,6 +14,7 @@ use crate::api::{
     RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, RekeyVerifyStatus, SealStatus,
     TuneMountRequest, UnsealRequest, WritePolicyRequest,
 };
+use super::{data_of, keys_of};
 use crate::{Client, ClientError};
 
 /// The body of an enable call: the type plus the caller's [`MountOptions`].
@@ -23,13 +24,6 @@ struct EnableBody<'a> {
     mount_type: &'a str,
     #[serde(flatten)]
     options: &'a MountOptions,
-}
-
-/// `{"keys": [...]}` of a list answer.
-#[derive(Deserialize)]
-struct KeyList {
-    #[serde(default)]
-    keys: Vec<String>,
 }
 
 /// A path segment given by the caller (mount path, policy name, key name), without its
@@ -46,12 +40,6 @@ pub(crate) fn segment<'a>(what: &str, value: &'a str) -> Result<&'a str, ClientE
         return Err(ClientError::Config(format!("invalid {what} {value:?}")));
     }
     Ok(trimmed)
-}
-
-/// The `data` of an envelope, or a decode error naming `what`.
-pub(crate) fn data_of<T>(env: Envelope<T>, what: &str) -> Result<T, ClientError> {
-    env.data
-        .ok_or_else(|| ClientError::Decode(format!("{what} answer without data")))
 }
 
 impl Client {
@@ -119,8 +107,7 @@ impl Client {
         let env: Envelope<KeyStatus> = self
             .call_some::<(), _>(Method::GET, "sys/key-status", None)
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("key-status without data".into()))
+        data_of(env, "key-status")
     }
 
     /// `PUT sys/rotate`: adds a keyring term.
@@ -191,14 +178,10 @@ impl Client {
     /// `GET <path>?list=true`: the `keys` of a list endpoint; empty when the server answers
     /// 404 (nothing there).
     pub(crate) async fn list_keys(&self, path: &str) -> Result<Vec<String>, ClientError> {
-        let answer: Result<Option<Envelope<KeyList>>, ClientError> = self
-            .call::<(), _>(Method::GET, &format!("{path}?list=true"), None)
-            .await;
-        match answer {
-            Ok(Some(env)) => Ok(env.data.map(|d| d.keys).unwrap_or_default()),
-            Ok(None) | Err(ClientError::Api { status: 404, .. }) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        keys_of(
+            self.call::<(), _>(Method::GET, &format!("{path}?list=true"), None)
+                .await,
+        )
     }
 
     /// `GET sys/mounts`: every secrets engine, keyed by its path with a trailing slash

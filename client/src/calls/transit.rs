@@ -12,7 +12,8 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
-use super::sys::{data_of, segment};
+use super::data_of;
+use super::sys::segment;
 use crate::api::{
     CreateKeyOptions, DataKeyKind, Envelope, SignOptions, TransitKey, TransitKeyConfig,
     TransitKeyType,
