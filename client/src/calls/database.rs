@@ -7,11 +7,11 @@
 use reqwest::Method;
 use serde_json::Value;
 
+use super::{data_of, keys_of, list_method};
 use crate::api::{
     DatabaseConfigRequest, DatabaseCredentialData, DatabaseCredentials, DatabaseRole,
     DatabaseStaticRole, DatabaseStaticRoleInfo, Envelope, StaticCredentials,
 };
-use super::{data_of, keys_of, list_method};
 use crate::{Client, ClientError};
 
 fn at(mount: &str, rest: &str) -> String {
@@ -65,13 +65,12 @@ impl Client {
         mount: &str,
         role: &str,
     ) -> Result<(), ClientError> {
-        self.call::<(), Value>(
+        self.call_unit::<()>(
             Method::POST,
             &at(mount, &format!("rotate-role/{role}")),
             None,
         )
         .await
-        .map(|_| ())
     }
 
     /// `POST <mount>/rotate-root/<connection>`: changes the admin password of a
@@ -81,13 +80,12 @@ impl Client {
         mount: &str,
         connection: &str,
     ) -> Result<(), ClientError> {
-        self.call::<(), Value>(
+        self.call_unit::<()>(
             Method::POST,
             &at(mount, &format!("rotate-root/{connection}")),
             None,
         )
         .await
-        .map(|_| ())
     }
 
     /// `POST <mount>/config/<name>`: creates or replaces a connection (the server
@@ -98,13 +96,12 @@ impl Client {
         name: &str,
         config: &DatabaseConfigRequest,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &at(mount, &format!("config/{name}")),
             Some(config),
         )
         .await
-        .map(|_| ())
     }
 
     /// `GET <mount>/config/<name>`: the connection's settings (never its password), as
@@ -127,9 +124,8 @@ impl Client {
 
     /// `DELETE <mount>/config/<name>`: removes a connection.
     pub async fn database_delete_config(&self, mount: &str, name: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &at(mount, &format!("config/{name}")), None)
+        self.call_unit::<()>(Method::DELETE, &at(mount, &format!("config/{name}")), None)
             .await
-            .map(|_| ())
     }
 
     /// `POST <mount>/roles/<name>`: creates or updates a dynamic role (empty statement
@@ -140,13 +136,12 @@ impl Client {
         name: &str,
         role: &DatabaseRole,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &at(mount, &format!("roles/{name}")),
             Some(role),
         )
         .await
-        .map(|_| ())
     }
 
     /// `GET <mount>/roles/<name>`: a dynamic role, `None` when there is none.
@@ -174,9 +169,8 @@ impl Client {
     /// `DELETE <mount>/roles/<name>`: removes a dynamic role (leases already issued
     /// keep working until they end).
     pub async fn database_delete_role(&self, mount: &str, name: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &at(mount, &format!("roles/{name}")), None)
+        self.call_unit::<()>(Method::DELETE, &at(mount, &format!("roles/{name}")), None)
             .await
-            .map(|_| ())
     }
 
     /// `POST <mount>/static-roles/<name>`: creates or updates a static role. Creating
@@ -187,13 +181,12 @@ impl Client {
         name: &str,
         role: &DatabaseStaticRole,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &at(mount, &format!("static-roles/{name}")),
             Some(role),
         )
         .await
-        .map(|_| ())
     }
 
     /// `GET <mount>/static-roles/<name>`: a static role (no password), `None` when there
@@ -229,13 +222,12 @@ impl Client {
         mount: &str,
         name: &str,
     ) -> Result<(), ClientError> {
-        self.call::<(), Value>(
+        self.call_unit::<()>(
             Method::DELETE,
             &at(mount, &format!("static-roles/{name}")),
             None,
         )
         .await
-        .map(|_| ())
     }
 }
 

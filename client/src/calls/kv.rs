@@ -12,11 +12,11 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::api::{
-    Envelope, ErrorBody, KvConfig, KvMetadata, KvMetadataUpdate, KvV2Secret,
-    KvVersionMetadata, MountEntry,
-};
 use super::{data_of, keys_of, list_method};
+use crate::api::{
+    Envelope, ErrorBody, KvConfig, KvMetadata, KvMetadataUpdate, KvV2Secret, KvVersionMetadata,
+    MountEntry,
+};
 use crate::{Client, ClientError};
 
 /// A secret as read from any engine: the envelope with its `data` fields. For KV v2
@@ -142,16 +142,14 @@ impl Client {
         path: &str,
         data: &Map<String, Value>,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(Method::POST, &kv1_path(mount, path), Some(data))
-            .await?;
-        Ok(())
+        self.call_unit(Method::POST, &kv1_path(mount, path), Some(data))
+            .await
     }
 
     /// KV v1 `DELETE <mount>/<path>` (succeeds when there was nothing to delete).
     pub async fn kv1_delete(&self, mount: &str, path: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &kv1_path(mount, path), None)
-            .await?;
-        Ok(())
+        self.call_unit::<()>(Method::DELETE, &kv1_path(mount, path), None)
+            .await
     }
 
     /// KV v1 `LIST <mount>/<path>`: the names in a folder (`""` = the mount's root),
@@ -243,9 +241,8 @@ impl Client {
 
     /// KV v2 `DELETE <mount>/data/<path>`: soft-deletes the latest version.
     pub async fn kv2_delete(&self, mount: &str, path: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &kv2_path(mount, "data", path), None)
-            .await?;
-        Ok(())
+        self.call_unit::<()>(Method::DELETE, &kv2_path(mount, "data", path), None)
+            .await
     }
 
     /// KV v2 `POST <mount>/delete/<path>`: soft-deletes the given versions.
@@ -286,13 +283,12 @@ impl Client {
         path: &str,
         versions: &[u64],
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &kv2_path(mount, endpoint, path),
             Some(&Versions { versions }),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// KV v2 `GET <mount>/metadata/<path>`: the key's metadata and version history,
@@ -317,20 +313,18 @@ impl Client {
         path: &str,
         update: &KvMetadataUpdate,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &kv2_path(mount, "metadata", path),
             Some(update),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// KV v2 `DELETE <mount>/metadata/<path>`: removes the key with every version.
     pub async fn kv2_delete_metadata(&self, mount: &str, path: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &kv2_path(mount, "metadata", path), None)
-            .await?;
-        Ok(())
+        self.call_unit::<()>(Method::DELETE, &kv2_path(mount, "metadata", path), None)
+            .await
     }
 
     /// KV v2 `LIST <mount>/metadata/<path>`: the keys in a folder (`""` = the mount's
@@ -353,9 +347,8 @@ impl Client {
         mount: &str,
         config: &KvConfig,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(Method::POST, &kv1_path(mount, "config"), Some(config))
-            .await?;
-        Ok(())
+        self.call_unit(Method::POST, &kv1_path(mount, "config"), Some(config))
+            .await
     }
 }
 

@@ -1,6 +1,6 @@
 //! Typed calls, one file per resource, each an `impl Client` block over
 //! [`Client::call`](crate::Client) and friends, and the few answer-unpacking helpers
-//! they all share ([`data_of`], [`keys_of`], [`list_method`]).
+//! they all share ([`data_of`], [`keys_of`], [`list_method`], `Client::call_unit`).
 
 mod auth;
 mod database;
@@ -14,9 +14,23 @@ pub use kv::Secret;
 pub use transit::{DataKey, DecryptItem, EncryptItem};
 
 use reqwest::Method;
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::api::{Envelope, KeyList};
-use crate::ClientError;
+use crate::{Client, ClientError};
+
+impl Client {
+    /// A call whose answer (if any) is not needed: `Ok(())` once the server accepted it.
+    pub(crate) async fn call_unit<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), ClientError> {
+        self.call::<B, Value>(method, path, body).await.map(|_| ())
+    }
+}
 
 /// The `data` of an envelope, or a decode error naming `what` (`"{what} answer without
 /// data"`).

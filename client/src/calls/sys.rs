@@ -8,13 +8,13 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::{data_of, keys_of};
 use crate::api::{
     AuditDevice, EnableAuditRequest, Envelope, HealthResponse, InitRequest, InitResponse,
     InitStatus, KeyStatus, LeaderResponse, MountEntry, MountOptions, MountTune, Policy,
     RekeyInitRequest, RekeyStatus, RekeyUpdateRequest, RekeyVerifyStatus, SealStatus,
     TuneMountRequest, UnsealRequest, WritePolicyRequest,
 };
-use super::{data_of, keys_of};
 use crate::{Client, ClientError};
 
 /// The body of an enable call: the type plus the caller's [`MountOptions`].
@@ -83,9 +83,7 @@ impl Client {
 
     /// `PUT sys/seal` (needs root/sudo).
     pub async fn seal(&self) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::PUT, "sys/seal", None)
-            .await
-            .map(|_| ())
+        self.call_unit::<()>(Method::PUT, "sys/seal", None).await
     }
 
     /// `GET sys/health`: returns the status code too, since health is status-driven.
@@ -112,9 +110,7 @@ impl Client {
 
     /// `PUT sys/rotate`: adds a keyring term.
     pub async fn rotate(&self) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::PUT, "sys/rotate", None)
-            .await
-            .map(|_| ())
+        self.call_unit::<()>(Method::PUT, "sys/rotate", None).await
     }
 
     /// `PUT sys/rekey/init`: starts a rekey to `shares`/`threshold`.
@@ -142,9 +138,8 @@ impl Client {
     /// `DELETE sys/rekey/init`: cancels the rekey in progress (a no-op when there is none).
     /// Shares already supplied are forgotten; the current unseal keys stay valid.
     pub async fn rekey_cancel(&self) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, "sys/rekey/init", None)
+        self.call_unit::<()>(Method::DELETE, "sys/rekey/init", None)
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/rekey/verify`: the pending verification of new shares (`started: false`
@@ -216,18 +211,16 @@ impl Client {
             mount_type,
             options,
         };
-        self.call::<_, Value>(Method::POST, &format!("sys/mounts/{path}"), Some(&body))
+        self.call_unit(Method::POST, &format!("sys/mounts/{path}"), Some(&body))
             .await
-            .map(|_| ())
     }
 
     /// `DELETE sys/mounts/<path>`: disables a secrets engine, revoking its leases first
     /// (succeeds when nothing is mounted there).
     pub async fn disable_mount(&self, path: &str) -> Result<(), ClientError> {
         let path = segment("mount path", path)?;
-        self.call::<(), Value>(Method::DELETE, &format!("sys/mounts/{path}"), None)
+        self.call_unit::<()>(Method::DELETE, &format!("sys/mounts/{path}"), None)
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/mounts/<path>/tune`: the effective TTLs, description and options.
@@ -242,9 +235,8 @@ impl Client {
     /// `POST sys/mounts/<path>/tune`: changes the fields set in `tune`.
     pub async fn tune_mount(&self, path: &str, tune: &TuneMountRequest) -> Result<(), ClientError> {
         let path = segment("mount path", path)?;
-        self.call::<_, Value>(Method::POST, &format!("sys/mounts/{path}/tune"), Some(tune))
+        self.call_unit(Method::POST, &format!("sys/mounts/{path}/tune"), Some(tune))
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/auth`: every auth method, keyed by its path without `auth/` and with a
@@ -269,18 +261,16 @@ impl Client {
             mount_type: method_type,
             options,
         };
-        self.call::<_, Value>(Method::POST, &format!("sys/auth/{path}"), Some(&body))
+        self.call_unit(Method::POST, &format!("sys/auth/{path}"), Some(&body))
             .await
-            .map(|_| ())
     }
 
     /// `DELETE sys/auth/<path>`: disables an auth method, revoking the tokens it issued
     /// (needs sudo; `token` cannot be disabled).
     pub async fn disable_auth(&self, path: &str) -> Result<(), ClientError> {
         let path = segment("auth path", path)?;
-        self.call::<(), Value>(Method::DELETE, &format!("sys/auth/{path}"), None)
+        self.call_unit::<()>(Method::DELETE, &format!("sys/auth/{path}"), None)
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/auth/<path>/tune`.
@@ -295,9 +285,8 @@ impl Client {
     /// `POST sys/auth/<path>/tune`: changes the fields set in `tune`.
     pub async fn tune_auth(&self, path: &str, tune: &TuneMountRequest) -> Result<(), ClientError> {
         let path = segment("auth path", path)?;
-        self.call::<_, Value>(Method::POST, &format!("sys/auth/{path}/tune"), Some(tune))
+        self.call_unit(Method::POST, &format!("sys/auth/{path}/tune"), Some(tune))
             .await
-            .map(|_| ())
     }
 
     /// `LIST sys/policies/acl`: the ACL policy names (always with `default` and `root`).
@@ -332,21 +321,19 @@ impl Client {
             policy: policy.to_string(),
             cas,
         };
-        self.call::<_, Value>(
+        self.call_unit(
             Method::PUT,
             &format!("sys/policies/acl/{name}"),
             Some(&body),
         )
         .await
-        .map(|_| ())
     }
 
     /// `DELETE sys/policies/acl/<name>` (`root` and `default` cannot be deleted).
     pub async fn delete_policy(&self, name: &str) -> Result<(), ClientError> {
         let name = segment("policy name", name)?;
-        self.call::<(), Value>(Method::DELETE, &format!("sys/policies/acl/{name}"), None)
+        self.call_unit::<()>(Method::DELETE, &format!("sys/policies/acl/{name}"), None)
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/audit`: the enabled audit devices, keyed by path with a trailing slash
@@ -367,17 +354,15 @@ impl Client {
         device: &EnableAuditRequest,
     ) -> Result<(), ClientError> {
         let path = segment("audit device path", path)?;
-        self.call::<_, Value>(Method::PUT, &format!("sys/audit/{path}"), Some(device))
+        self.call_unit(Method::PUT, &format!("sys/audit/{path}"), Some(device))
             .await
-            .map(|_| ())
     }
 
     /// `DELETE sys/audit/<path>`: disables an audit device (needs sudo).
     pub async fn disable_audit(&self, path: &str) -> Result<(), ClientError> {
         let path = segment("audit device path", path)?;
-        self.call::<(), Value>(Method::DELETE, &format!("sys/audit/{path}"), None)
+        self.call_unit::<()>(Method::DELETE, &format!("sys/audit/{path}"), None)
             .await
-            .map(|_| ())
     }
 
     /// `POST sys/audit-hash/<path>`: how device `path` renders `input` in its log

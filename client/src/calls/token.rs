@@ -10,9 +10,9 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::data_of;
 use crate::api::{AuthInfo, Envelope, PathCapabilities, TokenCreateRequest, TokenLookup};
 use crate::client::path_segment;
-use super::data_of;
 use crate::{Client, ClientError};
 
 impl Client {
@@ -197,9 +197,7 @@ impl Client {
     }
 
     async fn token_no_answer(&self, path: &str, body: Value) -> Result<(), ClientError> {
-        self.call::<_, Value>(Method::PUT, path, Some(&body))
-            .await
-            .map(|_| ())
+        self.call_unit(Method::PUT, path, Some(&body)).await
     }
 
     async fn capabilities(

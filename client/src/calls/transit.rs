@@ -199,9 +199,7 @@ impl Client {
     pub async fn transit_delete_key(&self, mount: &str, name: &str) -> Result<(), ClientError> {
         let name = segment("key name", name)?;
         let path = self.transit_path(mount, &format!("keys/{name}"))?;
-        self.call::<(), Value>(Method::DELETE, &path, None)
-            .await
-            .map(|_| ())
+        self.call_unit::<()>(Method::DELETE, &path, None).await
     }
 
     /// `POST <mount>/encrypt/<key>`: encrypts `plaintext` (with `context` for a derived
