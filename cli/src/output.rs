@@ -107,6 +107,17 @@ pub fn print(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A plain list of names (`policy list`, `lease list`): one a line as a table, the
+/// array in `json`/`yaml`; `env` has no key/value data to show, so it is an error naming
+/// `command`.
+pub fn names_text(format: Format, command: &str, names: &[String]) -> anyhow::Result<String> {
+    match format {
+        Format::Table => Ok(names.iter().map(|n| format!("{n}\n")).collect()),
+        Format::Env => anyhow::bail!("{command} has no key/value data; use --format json"),
+        other => machine(other, names),
+    }
+}
+
 /// Pretty JSON (two-space indent) of any serialisable value.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(value)?)
@@ -593,6 +604,23 @@ mod tests {
         assert_eq!(
             unseal_summary(&seal(true)),
             "Sealed: true\nUnseal Progress: 1/3\nUnseal Nonce: abc-123\n"
+        );
+    }
+
+    #[test]
+    fn name_lists() {
+        let names = vec!["a".to_string(), "b/".to_string()];
+        assert_eq!(
+            names_text(Format::Table, "x list", &names).unwrap(),
+            "a\nb/\n"
+        );
+        let json: Vec<String> =
+            serde_json::from_str(&names_text(Format::Json, "x list", &names).unwrap()).unwrap();
+        assert_eq!(json, names);
+        let err = names_text(Format::Env, "x list", &names).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x list has no key/value data; use --format json"
         );
     }
 

@@ -92,12 +92,7 @@ pub async fn run(ctx: &Context, cmd: LeaseCommand) -> anyhow::Result<Outcome> {
             if keys.is_empty() {
                 bail!("no leases under {:?}", args.prefix);
             }
-            let text = match ctx.format {
-                Format::Table => keys.iter().map(|k| format!("{k}\n")).collect(),
-                Format::Env => bail!("lease list has no key/value data; use --format json"),
-                other => output::machine(other, &keys)?,
-            };
-            output::print(&text)?;
+            output::print(&output::names_text(ctx.format, "lease list", &keys)?)?;
         }
         LeaseCommand::Renew(args) => {
             let env = ctx

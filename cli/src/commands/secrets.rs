@@ -159,15 +159,13 @@ async fn enable(ctx: &Context, args: EnableArgs) -> anyhow::Result<Outcome> {
         }
         options.insert("version".into(), version.to_string());
     }
-    let request = MountOptions {
-        description: args.description,
-        config: MountConfigInput {
-            default_lease_ttl: args.default_lease_ttl,
-            max_lease_ttl: args.max_lease_ttl,
-        },
+    let request = mount_options(
+        args.description,
+        args.default_lease_ttl,
+        args.max_lease_ttl,
         options,
-        local: args.local,
-    };
+        args.local,
+    );
     ctx.client
         .enable_mount(&path, &args.engine_type, &request)
         .await
@@ -177,6 +175,25 @@ async fn enable(ctx: &Context, args: EnableArgs) -> anyhow::Result<Outcome> {
         args.engine_type
     ))?;
     Ok(Outcome::Success)
+}
+
+/// The request of `secrets enable` and `auth enable`, from the flags they share.
+pub fn mount_options(
+    description: String,
+    default_lease_ttl: Option<String>,
+    max_lease_ttl: Option<String>,
+    options: BTreeMap<String, String>,
+    local: bool,
+) -> MountOptions {
+    MountOptions {
+        description,
+        config: MountConfigInput {
+            default_lease_ttl,
+            max_lease_ttl,
+        },
+        options,
+        local,
+    }
 }
 
 /// A TTL cell: `system` for 0 (the system default), else Go-style (`1h`, `30m`, `1h30m`).
