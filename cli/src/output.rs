@@ -3,7 +3,7 @@
 //! document) or `env` (`NAME='value'` lines of the answer's data, see [`machine`]).
 //!
 //! Every function here is pure (it returns a `String`), so the layouts are unit-tested;
-//! [`print`] is the only place that writes to stdout. Nothing here prints a token or key
+//! [`print()`] is the only place that writes to stdout. Nothing here prints a token or key
 //! unless the function exists to show it ([`init_text`], [`rekey_keys_text`]).
 
 use std::io::Write;

@@ -13,7 +13,7 @@
 //! with `bao`; `--format env` prints that part's fields as `NAME='value'` lines.
 //!
 //! Durations (`-ttl`, `-period`, `-increment`, ...) are whole seconds (`90`) or
-//! Go-style (`30s`, `5m`, `1h30m`, `2d`) — see [`parse_duration`](super::args::parse_duration).
+//! Go-style (`30s`, `5m`, `1h30m`, `2d`) — see [`parse_duration`].
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
