@@ -646,6 +646,9 @@ mod tests {
             }
         })
         .await;
-        assert!(drained.is_ok(), "the event channel stays open after shutdown");
+        assert!(
+            drained.is_ok(),
+            "the event channel stays open after shutdown"
+        );
     }
 }

@@ -10,8 +10,8 @@ mod envelope;
 mod health;
 mod init;
 mod key_status;
-mod lease;
 mod kv;
+mod lease;
 mod mount;
 mod policy;
 mod rekey;
@@ -29,10 +29,10 @@ pub use envelope::{Envelope, ErrorBody, WrapInfo};
 pub use health::{HealthResponse, LeaderResponse};
 pub use init::{InitRequest, InitResponse, InitStatus};
 pub use key_status::KeyStatus;
-pub use lease::LeaseInfo;
 pub use kv::{
     KeyList, KvConfig, KvMetadata, KvMetadataUpdate, KvV2Secret, KvVersionMetadata, KvVersionState,
 };
+pub use lease::LeaseInfo;
 pub use mount::{MountConfig, MountEntry};
 pub use policy::{Policy, WritePolicyRequest};
 pub use rekey::{
