@@ -1,6 +1,7 @@
 //! Typed calls, one file per resource, each an `impl Client` block over
 //! [`Client::call`](crate::Client) and friends, and the few answer-unpacking helpers
-//! they all share ([`data_of`], [`keys_of`], [`list_method`], `Client::call_unit`).
+//! they all share ([`data_of`], [`keys_of`], [`body_of`], [`list_method`],
+//! `Client::call_unit`).
 
 mod auth;
 mod database;
@@ -49,6 +50,11 @@ pub(crate) fn keys_of(
         Err(ClientError::Api { status: 404, .. }) => Ok(Vec::new()),
         Err(e) => Err(e),
     }
+}
+
+/// `value` as a JSON request body (to add fields to), or a decode error naming `what`.
+pub(crate) fn body_of<T: Serialize>(value: &T, what: &str) -> Result<Value, ClientError> {
+    serde_json::to_value(value).map_err(|e| ClientError::Decode(format!("{what}: {e}")))
 }
 
 /// The LIST verb (the API's `LIST`, equivalent to `GET ?list=true`).

@@ -10,7 +10,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::data_of;
+use super::{body_of, data_of};
 use crate::api::{AuthInfo, Envelope, PathCapabilities, TokenCreateRequest, TokenLookup};
 use crate::client::path_segment;
 use crate::{Client, ClientError};
@@ -58,7 +58,7 @@ impl Client {
             (None, true) => "auth/token/create-orphan".to_string(),
             (None, false) => "auth/token/create".to_string(),
         };
-        let body = serde_json::to_value(request).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let body = body_of(request, "token create request")?;
         self.token_auth(&path, body).await
     }
 
