@@ -3,7 +3,8 @@
 //! Flags follow `bao secrets …`: `-path` (default: the type), `-description`,
 //! `-default-lease-ttl`, `-max-lease-ttl` (durations the server parses: `3600`, `1h`,
 //! `90m`, `2d`), `-version=2` for KV v2, `-options k=v` (repeatable); `list -detailed`.
-//! Also home of the mount table `auth list` shares ([`mounts_table`]).
+//! Also home of what `auth enable` and `auth list` share: the enable request
+//! ([`mount_options`]) and the mount table ([`mounts_table`]).
 
 use std::collections::BTreeMap;
 
