@@ -1,7 +1,7 @@
 //! `strongroom`: the operator CLI of Strongroom.
 //!
 //! This file holds the command line (clap) and hands the parsed command to
-//! [`commands::run`]. Flags may be written `bao`-style with one dash (`-address=…`,
+//! [`commands::run()`]. Flags may be written `bao`-style with one dash (`-address=…`,
 //! `-key-shares 3`): [`normalize_args`] rewrites known long flags to `--…` before parsing.
 //!
 //! Global flags: `--address` (else `STRONGROOM_ADDR`, `VAULT_ADDR`, else

@@ -3,7 +3,7 @@
 //! document) or `env` (`NAME='value'` lines of the answer's data, see [`machine`]).
 //!
 //! Every function here is pure (it returns a `String`), so the layouts are unit-tested;
-//! [`print`] is the only place that writes to stdout. Nothing here prints a token or key
+//! [`print()`] is the only place that writes to stdout. Nothing here prints a token or key
 //! unless the function exists to show it ([`init_text`], [`rekey_keys_text`]).
 
 use std::io::Write;
@@ -107,6 +107,17 @@ pub fn print(text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A plain list of names (`policy list`, `lease list`): one a line as a table, the
+/// array in `json`/`yaml`; `env` has no key/value data to show, so it is an error naming
+/// `command`.
+pub fn names_text(format: Format, command: &str, names: &[String]) -> anyhow::Result<String> {
+    match format {
+        Format::Table => Ok(names.iter().map(|n| format!("{n}\n")).collect()),
+        Format::Env => anyhow::bail!("{command} has no key/value data; use --format json"),
+        other => machine(other, names),
+    }
+}
+
 /// Pretty JSON (two-space indent) of any serialisable value.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(value)?)
@@ -167,6 +178,61 @@ impl Table {
         }
         out
     }
+}
+
+/// Seconds as a compact Go-style duration: `768h`, `1h30m`, `45s`, `0s`.
+pub fn duration(seconds: u64) -> String {
+    if seconds == 0 {
+        return "0s".to_string();
+    }
+    let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// A `bao`-style multi-column listing: a header, a dashed rule, rows; columns separated
+/// by four spaces past the widest cell (the last column is not padded).
+pub fn columns(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let last = cells.len().saturating_sub(1);
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            out.push_str(cell);
+            if i < last {
+                let pad = widths[i] - cell.chars().count() + 4;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
+    out.push_str(&line(
+        headers
+            .iter()
+            .map(|h| "-".repeat(h.chars().count()))
+            .collect(),
+    ));
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
 }
 
 /// A JSON value as a table cell, `bao`-style: `null` is `n/a`, lists are `[a b]`, maps
@@ -538,6 +604,49 @@ mod tests {
         assert_eq!(
             unseal_summary(&seal(true)),
             "Sealed: true\nUnseal Progress: 1/3\nUnseal Nonce: abc-123\n"
+        );
+    }
+
+    #[test]
+    fn name_lists() {
+        let names = vec!["a".to_string(), "b/".to_string()];
+        assert_eq!(
+            names_text(Format::Table, "x list", &names).unwrap(),
+            "a\nb/\n"
+        );
+        let json: Vec<String> =
+            serde_json::from_str(&names_text(Format::Json, "x list", &names).unwrap()).unwrap();
+        assert_eq!(json, names);
+        let err = names_text(Format::Env, "x list", &names).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x list has no key/value data; use --format json"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(0), "0s");
+        assert_eq!(duration(2_764_800), "768h");
+        assert_eq!(duration(5400), "1h30m");
+        assert_eq!(duration(61), "1m1s");
+    }
+
+    #[test]
+    fn column_layout() {
+        let text = columns(
+            &["Path", "Type", "Description"],
+            &[
+                vec!["secret/".into(), "kv".into(), "n/a".into()],
+                vec!["transit/".into(), "transit".into(), "keys".into()],
+            ],
+        );
+        assert_eq!(
+            text,
+            "Path        Type       Description\n\
+             ----        ----       -----------\n\
+             secret/     kv         n/a\n\
+             transit/    transit    keys\n"
         );
     }
 

@@ -45,7 +45,7 @@ pub struct EnableArgs {
     pub device_type: String,
     /// Options KEY=VALUE: `file_path` (a file, `stdout` or `discard`), `mode`, `format`,
     /// `prefix`, `log_raw`, `hmac_accessor`, ...
-    #[arg(value_name = "KEY=VALUE", value_parser = super::secrets::parse_key_value)]
+    #[arg(value_name = "KEY=VALUE", value_parser = super::args::parse_key_value)]
     pub options: Vec<(String, String)>,
     /// Where to enable it (default: the type's name).
     #[arg(long, value_name = "PATH")]
@@ -150,7 +150,7 @@ pub fn audit_table(
             row
         })
         .collect();
-    super::secrets::columns(&headers, &rows)
+    output::columns(&headers, &rows)
 }
 
 async fn enable(ctx: &Context, args: EnableArgs) -> anyhow::Result<Outcome> {

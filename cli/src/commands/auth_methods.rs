@@ -1,13 +1,11 @@
 //! `strongroom auth enable|disable|list`: auth methods (`sys/auth`). Logging in is
 //! `strongroom login`; this manages the methods themselves (needs a sudo token).
 
-use std::collections::BTreeMap;
-
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use strongroom_client::api::{MountConfigInput, MountOptions};
 
-use super::secrets::{clean_path, mounts_table, parse_key_value, ListArgs, PathArg};
+use super::args::parse_key_value;
+use super::secrets::{clean_path, mount_options, mounts_table, ListArgs, PathArg};
 use super::{Context, Outcome};
 use crate::output::{self, Format};
 
@@ -62,16 +60,13 @@ pub async fn run(ctx: &Context, cmd: AuthCommand) -> anyhow::Result<Outcome> {
     match cmd {
         AuthCommand::Enable(args) => {
             let path = auth_path(args.path.as_deref().unwrap_or(&args.method_type))?;
-            let options: BTreeMap<String, String> = args.options.into_iter().collect();
-            let request = MountOptions {
-                description: args.description,
-                config: MountConfigInput {
-                    default_lease_ttl: args.default_lease_ttl,
-                    max_lease_ttl: args.max_lease_ttl,
-                },
-                options,
-                local: args.local,
-            };
+            let request = mount_options(
+                args.description,
+                args.default_lease_ttl,
+                args.max_lease_ttl,
+                args.options.into_iter().collect(),
+                args.local,
+            );
             ctx.client
                 .enable_auth(&path, &args.method_type, &request)
                 .await

@@ -16,7 +16,7 @@ use strongroom_client::{ClientError, Method};
 
 use super::data_args;
 use super::kv::read::{keys_text, not_found};
-use super::kv::render::{self, duration};
+use super::kv::render;
 use super::{Context, Outcome, UsageError};
 use crate::output::{self, Format, Table};
 
@@ -67,20 +67,28 @@ pub fn envelope_rows(envelope: &Value) -> Vec<(String, Value)> {
     let lease_duration = envelope["lease_duration"].as_u64().unwrap_or(0);
     if !lease_id.is_empty() {
         push("lease_id", Value::from(lease_id));
-        push("lease_duration", Value::from(duration(lease_duration)));
+        push(
+            "lease_duration",
+            Value::from(output::duration(lease_duration)),
+        );
         push(
             "lease_renewable",
             Value::from(envelope["renewable"].as_bool().unwrap_or(false)),
         );
     } else if lease_duration > 0 {
-        push("refresh_interval", Value::from(duration(lease_duration)));
+        push(
+            "refresh_interval",
+            Value::from(output::duration(lease_duration)),
+        );
     }
     if let Some(auth) = envelope.get("auth").filter(|a| a.is_object()) {
         push("token", auth["client_token"].clone());
         push("token_accessor", auth["accessor"].clone());
         push(
             "token_duration",
-            Value::from(duration(auth["lease_duration"].as_u64().unwrap_or(0))),
+            Value::from(output::duration(
+                auth["lease_duration"].as_u64().unwrap_or(0),
+            )),
         );
         push("token_renewable", auth["renewable"].clone());
         push("token_policies", auth["token_policies"].clone());
@@ -101,7 +109,7 @@ pub fn envelope_rows(envelope: &Value) -> Vec<(String, Value)> {
         push("wrapping_accessor:", wrap["accessor"].clone());
         push(
             "wrapping_token_ttl:",
-            Value::from(duration(wrap["ttl"].as_u64().unwrap_or(0))),
+            Value::from(output::duration(wrap["ttl"].as_u64().unwrap_or(0))),
         );
         push(
             "wrapping_token_creation_time:",

@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use strongroom_client::api::LeaseInfo;
 
+use super::args::parse_duration;
 use super::{Context, Outcome, UsageError};
 use crate::output::{self, Format, Table};
 
@@ -75,43 +76,6 @@ pub struct RevokeArgs {
     pub sync: bool,
 }
 
-/// Parses a duration into seconds: integer seconds (`3600`) or Go-style units (`1h`,
-/// `90m`, `1h30m`, `45s`, `2d`).
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(seconds);
-    }
-    let bad = || format!("invalid duration {text:?} (use seconds or units: 1h, 30m, 1h30m, 2d)");
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    let mut any = false;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'd' => 86_400,
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        number.clear();
-        any = true;
-    }
-    if !any || !number.is_empty() {
-        return Err(bad());
-    }
-    Ok(total)
-}
-
 /// Runs a `lease` subcommand.
 pub async fn run(ctx: &Context, cmd: LeaseCommand) -> anyhow::Result<Outcome> {
     match cmd {
@@ -128,12 +92,7 @@ pub async fn run(ctx: &Context, cmd: LeaseCommand) -> anyhow::Result<Outcome> {
             if keys.is_empty() {
                 bail!("no leases under {:?}", args.prefix);
             }
-            let text = match ctx.format {
-                Format::Table => keys.iter().map(|k| format!("{k}\n")).collect(),
-                Format::Env => bail!("lease list has no key/value data; use --format json"),
-                other => output::machine(other, &keys)?,
-            };
-            output::print(&text)?;
+            output::print(&output::names_text(ctx.format, "lease list", &keys)?)?;
         }
         LeaseCommand::Renew(args) => {
             let env = ctx
@@ -146,13 +105,7 @@ pub async fn run(ctx: &Context, cmd: LeaseCommand) -> anyhow::Result<Outcome> {
             let text = match ctx.format {
                 Format::Table => Table::new()
                     .row("lease_id", &env.lease_id)
-                    .row(
-                        "lease_duration",
-                        match env.lease_duration {
-                            0 => "0s".to_string(),
-                            n => super::secrets::ttl_cell(n),
-                        },
-                    )
+                    .row("lease_duration", output::duration(env.lease_duration))
                     .row("lease_renewable", env.renewable)
                     .render(),
                 Format::Env => output::env_lines(
@@ -231,18 +184,6 @@ fn lease_table(lease: &LeaseInfo) -> Table {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("3600").unwrap(), 3600);
-        assert_eq!(parse_duration("1h").unwrap(), 3600);
-        assert_eq!(parse_duration("1h30m").unwrap(), 5400);
-        assert_eq!(parse_duration("2d").unwrap(), 172_800);
-        assert_eq!(parse_duration("45s").unwrap(), 45);
-        for bad in ["", "h", "1x", "1h30", "-5", "99999999999999999999d"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn lookup_table_shows_every_field() {

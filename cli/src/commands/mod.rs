@@ -9,6 +9,7 @@
 //! `Error: <what failed>` otherwise. A key share submitted by the command is scrubbed
 //! from any error text ([`redact`]), and the token is never printed.
 
+pub mod args;
 pub mod audit;
 pub mod auth_methods;
 pub mod completion;

@@ -67,12 +67,7 @@ pub async fn run(ctx: &Context, cmd: PolicyCommand) -> anyhow::Result<Outcome> {
     match cmd {
         PolicyCommand::List => {
             let names = ctx.client.list_policies().await?;
-            let text = match ctx.format {
-                Format::Table => names.iter().map(|n| format!("{n}\n")).collect(),
-                Format::Env => bail!("policy list has no key/value data; use --format json"),
-                other => output::machine(other, &names)?,
-            };
-            output::print(&text)?;
+            output::print(&output::names_text(ctx.format, "policy list", &names)?)?;
         }
         PolicyCommand::Read(args) => {
             let Some(policy) = ctx.client.read_policy(&args.name).await? else {

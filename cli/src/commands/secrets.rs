@@ -3,7 +3,8 @@
 //! Flags follow `bao secrets …`: `-path` (default: the type), `-description`,
 //! `-default-lease-ttl`, `-max-lease-ttl` (durations the server parses: `3600`, `1h`,
 //! `90m`, `2d`), `-version=2` for KV v2, `-options k=v` (repeatable); `list -detailed`.
-//! Also home of the column layout the other list commands share ([`columns`]).
+//! Also home of what `auth enable` and `auth list` share: the enable request
+//! ([`mount_options`]) and the mount table ([`mounts_table`]).
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 use strongroom_client::api::{MountConfigInput, MountEntry, MountOptions, TuneMountRequest};
 
+use super::args::parse_key_value;
 use super::{Context, Outcome, UsageError};
 use crate::output::{self, Format};
 
@@ -94,14 +96,6 @@ pub struct TuneArgs {
     pub options: Vec<(String, String)>,
 }
 
-/// Parses `KEY=VALUE` (the key non-empty).
-pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
-    }
-}
-
 /// A mount path as the user means it: without surrounding slashes, refusing an empty one.
 pub fn clean_path(path: &str) -> anyhow::Result<String> {
     let trimmed = path.trim().trim_matches('/');
@@ -166,15 +160,13 @@ async fn enable(ctx: &Context, args: EnableArgs) -> anyhow::Result<Outcome> {
         }
         options.insert("version".into(), version.to_string());
     }
-    let request = MountOptions {
-        description: args.description,
-        config: MountConfigInput {
-            default_lease_ttl: args.default_lease_ttl,
-            max_lease_ttl: args.max_lease_ttl,
-        },
+    let request = mount_options(
+        args.description,
+        args.default_lease_ttl,
+        args.max_lease_ttl,
         options,
-        local: args.local,
-    };
+        args.local,
+    );
     ctx.client
         .enable_mount(&path, &args.engine_type, &request)
         .await
@@ -186,23 +178,31 @@ async fn enable(ctx: &Context, args: EnableArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// The request of `secrets enable` and `auth enable`, from the flags they share.
+pub fn mount_options(
+    description: String,
+    default_lease_ttl: Option<String>,
+    max_lease_ttl: Option<String>,
+    options: BTreeMap<String, String>,
+    local: bool,
+) -> MountOptions {
+    MountOptions {
+        description,
+        config: MountConfigInput {
+            default_lease_ttl,
+            max_lease_ttl,
+        },
+        options,
+        local,
+    }
+}
+
 /// A TTL cell: `system` for 0 (the system default), else Go-style (`1h`, `30m`, `1h30m`).
 pub fn ttl_cell(seconds: u64) -> String {
     if seconds == 0 {
         return "system".to_string();
     }
-    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
+    output::duration(seconds)
 }
 
 /// The mount list table of `secrets list` and `auth list` (`auth` prefixes nothing; the
@@ -253,43 +253,7 @@ pub fn mounts_table(mounts: &BTreeMap<String, MountEntry>, detailed: bool, auth:
             row
         })
         .collect::<Vec<_>>();
-    columns(&headers, &rows)
-}
-
-/// A `bao`-style multi-column listing: a header, a dashed rule, rows; columns separated
-/// by four spaces past the widest cell (the last column is not padded).
-pub fn columns(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if let Some(w) = widths.get_mut(i) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let last = cells.len().saturating_sub(1);
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            out.push_str(cell);
-            if i < last {
-                let pad = widths[i] - cell.chars().count() + 4;
-                out.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.trim_end().to_string() + "\n"
-    };
-    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
-    out.push_str(&line(
-        headers
-            .iter()
-            .map(|h| "-".repeat(h.chars().count()))
-            .collect(),
-    ));
-    for row in rows {
-        out.push_str(&line(row.clone()));
-    }
-    out
+    output::columns(&headers, &rows)
 }
 
 #[cfg(test)]
@@ -298,17 +262,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn key_values_and_paths() {
-        assert_eq!(
-            parse_key_value("version=2").unwrap(),
-            ("version".into(), "2".into())
-        );
-        assert_eq!(
-            parse_key_value("a=b=c").unwrap(),
-            ("a".into(), "b=c".into())
-        );
-        assert!(parse_key_value("novalue").is_err());
-        assert!(parse_key_value("=x").is_err());
+    fn paths() {
         assert_eq!(clean_path("/kv2/").unwrap(), "kv2");
         assert!(clean_path("//").is_err());
     }
@@ -320,24 +274,6 @@ mod tests {
         assert_eq!(ttl_cell(5400), "1h30m");
         assert_eq!(ttl_cell(2_764_800), "768h");
         assert_eq!(ttl_cell(61), "1m1s");
-    }
-
-    #[test]
-    fn column_layout() {
-        let text = columns(
-            &["Path", "Type", "Description"],
-            &[
-                vec!["secret/".into(), "kv".into(), "n/a".into()],
-                vec!["transit/".into(), "transit".into(), "keys".into()],
-            ],
-        );
-        assert_eq!(
-            text,
-            "Path        Type       Description\n\
-             ----        ----       -----------\n\
-             secret/     kv         n/a\n\
-             transit/    transit    keys\n"
-        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use strongroom_client::api::{AuthInfo, TokenCreateRequest};
 use zeroize::Zeroizing;
 
+use super::args::{parse_duration, parse_key_value};
 use super::{Context, Outcome, UsageError};
 use crate::output::{self, Format, Table};
 use crate::secret_input;
@@ -148,71 +149,13 @@ pub async fn run(ctx: &Context, cmd: TokenCommand) -> anyhow::Result<Outcome> {
     }
 }
 
-/// A duration in whole seconds: digits alone are seconds; otherwise a sequence of
-/// `<number><unit>` with units `s`, `m`, `h`, `d` (`1h30m`, `90s`, `2d`).
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let invalid = || {
-        format!("invalid duration {text:?}: use seconds (3600) or a number with s, m, h or d (30s, 5m, 1h30m)")
-    };
-    if text.is_empty() {
-        return Err(invalid());
-    }
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse().map_err(|_| invalid());
-    }
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return Err(invalid()),
-        };
-        let n: u64 = number.parse().map_err(|_| invalid())?;
-        number.clear();
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(invalid)?;
-    }
-    if !number.is_empty() {
-        return Err(invalid());
-    }
-    Ok(total)
-}
-
 /// `seconds` the way `bao` shows a token duration: `1h30m`, `45s`, `768h`; `∞` for 0
 /// (a token that never expires).
 pub fn format_duration(seconds: u64) -> String {
     if seconds == 0 {
         return "∞".to_string();
     }
-    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
-}
-
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err("expected KEY=VALUE".to_string()),
-    }
+    output::duration(seconds)
 }
 
 /// The token named by a positional argument: only `-` (read it from stdin or a
@@ -483,34 +426,11 @@ mod tests {
 
     #[test]
     fn durations() {
-        for (text, secs) in [
-            ("90", 90),
-            ("30s", 30),
-            ("5m", 300),
-            ("1h", 3600),
-            ("1h30m", 5400),
-            ("2d", 172_800),
-            ("1h0m0s", 3600),
-            (" 0 ", 0),
-        ] {
-            assert_eq!(parse_duration(text), Ok(secs), "{text}");
-        }
-        for bad in ["", "h", "1x", "1h30", "-5", "1.5h", "99999999999999999999d"] {
-            let err = parse_duration(bad).unwrap_err();
-            assert!(err.contains("invalid duration"), "{bad}: {err}");
-        }
         assert_eq!(format_duration(0), "∞");
         assert_eq!(format_duration(45), "45s");
         assert_eq!(format_duration(5400), "1h30m");
         assert_eq!(format_duration(2_764_800), "768h");
         assert_eq!(format_duration(3661), "1h1m1s");
-    }
-
-    #[test]
-    fn key_values() {
-        assert_eq!(parse_key_value("a=b=c"), Ok(("a".into(), "b=c".into())));
-        assert!(parse_key_value("=x").is_err());
-        assert!(parse_key_value("novalue").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
+use super::{data_of, keys_of, list_method};
 use crate::api::{
     DatabaseConfigRequest, DatabaseCredentialData, DatabaseCredentials, DatabaseRole,
     DatabaseStaticRole, DatabaseStaticRoleInfo, Envelope, StaticCredentials,
@@ -15,11 +16,6 @@ use crate::{Client, ClientError};
 
 fn at(mount: &str, rest: &str) -> String {
     format!("{}/{rest}", mount.trim_matches('/'))
-}
-
-#[derive(serde::Deserialize)]
-struct Keys {
-    keys: Vec<String>,
 }
 
 impl Client {
@@ -60,8 +56,7 @@ impl Client {
                 None,
             )
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("static credentials without data".into()))
+        data_of(env, "static credentials")
     }
 
     /// `POST <mount>/rotate-role/<role>`: rotates a static role's password now.
@@ -70,13 +65,12 @@ impl Client {
         mount: &str,
         role: &str,
     ) -> Result<(), ClientError> {
-        self.call::<(), Value>(
+        self.call_unit::<()>(
             Method::POST,
             &at(mount, &format!("rotate-role/{role}")),
             None,
         )
         .await
-        .map(|_| ())
     }
 
     /// `POST <mount>/rotate-root/<connection>`: changes the admin password of a
@@ -86,13 +80,12 @@ impl Client {
         mount: &str,
         connection: &str,
     ) -> Result<(), ClientError> {
-        self.call::<(), Value>(
+        self.call_unit::<()>(
             Method::POST,
             &at(mount, &format!("rotate-root/{connection}")),
             None,
         )
         .await
-        .map(|_| ())
     }
 
     /// `POST <mount>/config/<name>`: creates or replaces a connection (the server
@@ -103,13 +96,12 @@ impl Client {
         name: &str,
         config: &DatabaseConfigRequest,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &at(mount, &format!("config/{name}")),
             Some(config),
         )
         .await
-        .map(|_| ())
     }
 
     /// `GET <mount>/config/<name>`: the connection's settings (never its password), as
@@ -132,9 +124,8 @@ impl Client {
 
     /// `DELETE <mount>/config/<name>`: removes a connection.
     pub async fn database_delete_config(&self, mount: &str, name: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &at(mount, &format!("config/{name}")), None)
+        self.call_unit::<()>(Method::DELETE, &at(mount, &format!("config/{name}")), None)
             .await
-            .map(|_| ())
     }
 
     /// `POST <mount>/roles/<name>`: creates or updates a dynamic role (empty statement
@@ -145,13 +136,12 @@ impl Client {
         name: &str,
         role: &DatabaseRole,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &at(mount, &format!("roles/{name}")),
             Some(role),
         )
         .await
-        .map(|_| ())
     }
 
     /// `GET <mount>/roles/<name>`: a dynamic role, `None` when there is none.
@@ -179,9 +169,8 @@ impl Client {
     /// `DELETE <mount>/roles/<name>`: removes a dynamic role (leases already issued
     /// keep working until they end).
     pub async fn database_delete_role(&self, mount: &str, name: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &at(mount, &format!("roles/{name}")), None)
+        self.call_unit::<()>(Method::DELETE, &at(mount, &format!("roles/{name}")), None)
             .await
-            .map(|_| ())
     }
 
     /// `POST <mount>/static-roles/<name>`: creates or updates a static role. Creating
@@ -192,13 +181,12 @@ impl Client {
         name: &str,
         role: &DatabaseStaticRole,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &at(mount, &format!("static-roles/{name}")),
             Some(role),
         )
         .await
-        .map(|_| ())
     }
 
     /// `GET <mount>/static-roles/<name>`: a static role (no password), `None` when there
@@ -234,22 +222,16 @@ impl Client {
         mount: &str,
         name: &str,
     ) -> Result<(), ClientError> {
-        self.call::<(), Value>(
+        self.call_unit::<()>(
             Method::DELETE,
             &at(mount, &format!("static-roles/{name}")),
             None,
         )
         .await
-        .map(|_| ())
     }
 }
 
 /// `LIST <path>` → its `keys`; a 404 (nothing there) is an empty list.
 async fn list_keys(client: &Client, path: &str) -> Result<Vec<String>, ClientError> {
-    let list = Method::from_bytes(b"LIST").map_err(|e| ClientError::Config(e.to_string()))?;
-    match client.call::<(), Envelope<Keys>>(list, path, None).await {
-        Ok(env) => Ok(env.and_then(|e| e.data).map(|k| k.keys).unwrap_or_default()),
-        Err(ClientError::Api { status: 404, .. }) => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
+    keys_of(client.call::<(), _>(list_method()?, path, None).await)
 }

@@ -12,9 +12,10 @@ use reqwest::Method;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::{data_of, keys_of, list_method};
 use crate::api::{
-    Envelope, ErrorBody, KeyList, KvConfig, KvMetadata, KvMetadataUpdate, KvV2Secret,
-    KvVersionMetadata, MountEntry,
+    Envelope, ErrorBody, KvConfig, KvMetadata, KvMetadataUpdate, KvV2Secret, KvVersionMetadata,
+    MountEntry,
 };
 use crate::{Client, ClientError};
 
@@ -34,8 +35,7 @@ impl Client {
                 None,
             )
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("mount preflight without data".into()))
+        data_of(env, "mount preflight")
     }
 
     /// Reads the secret at a logical `path` of any engine, `None` when there is nothing
@@ -113,11 +113,6 @@ fn none_if_404<T>(answer: Result<Option<T>, ClientError>) -> Result<Option<T>, C
     }
 }
 
-/// The LIST verb (the API's `LIST`, equivalent to `GET ?list=true`).
-fn list_method() -> Result<Method, ClientError> {
-    Method::from_bytes(b"LIST").map_err(|e| ClientError::Config(e.to_string()))
-}
-
 #[derive(Serialize)]
 struct Versions<'a> {
     versions: &'a [u64],
@@ -128,9 +123,7 @@ impl Client {
     /// ending in `/`. An empty or missing folder (404) is an empty list.
     pub async fn list(&self, path: &str) -> Result<Vec<String>, ClientError> {
         let path = format!("{}/", path.trim_matches('/'));
-        let env: Option<Envelope<KeyList>> =
-            none_if_404(self.call::<(), _>(list_method()?, &path, None).await)?;
-        Ok(env.and_then(|e| e.data).map(|d| d.keys).unwrap_or_default())
+        keys_of(self.call::<(), _>(list_method()?, &path, None).await)
     }
 
     /// KV v1 `GET <mount>/<path>`: the secret, `None` when there is none.
@@ -149,16 +142,14 @@ impl Client {
         path: &str,
         data: &Map<String, Value>,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(Method::POST, &kv1_path(mount, path), Some(data))
-            .await?;
-        Ok(())
+        self.call_unit(Method::POST, &kv1_path(mount, path), Some(data))
+            .await
     }
 
     /// KV v1 `DELETE <mount>/<path>` (succeeds when there was nothing to delete).
     pub async fn kv1_delete(&self, mount: &str, path: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &kv1_path(mount, path), None)
-            .await?;
-        Ok(())
+        self.call_unit::<()>(Method::DELETE, &kv1_path(mount, path), None)
+            .await
     }
 
     /// KV v1 `LIST <mount>/<path>`: the names in a folder (`""` = the mount's root),
@@ -222,8 +213,7 @@ impl Client {
         let env: Envelope<KvVersionMetadata> = self
             .call_some(Method::POST, &kv2_path(mount, "data", path), Some(&body))
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("kv write answer without data".into()))
+        data_of(env, "kv write")
     }
 
     /// KV v2 `PATCH <mount>/data/<path>`: merges `patch` into the latest version as a
@@ -246,15 +236,13 @@ impl Client {
             .call_merge_patch(&kv2_path(mount, "data", path), &body)
             .await?
             .ok_or_else(|| ClientError::Decode("empty answer to a kv patch".into()))?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("kv patch answer without data".into()))
+        data_of(env, "kv patch")
     }
 
     /// KV v2 `DELETE <mount>/data/<path>`: soft-deletes the latest version.
     pub async fn kv2_delete(&self, mount: &str, path: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &kv2_path(mount, "data", path), None)
-            .await?;
-        Ok(())
+        self.call_unit::<()>(Method::DELETE, &kv2_path(mount, "data", path), None)
+            .await
     }
 
     /// KV v2 `POST <mount>/delete/<path>`: soft-deletes the given versions.
@@ -295,13 +283,12 @@ impl Client {
         path: &str,
         versions: &[u64],
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &kv2_path(mount, endpoint, path),
             Some(&Versions { versions }),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// KV v2 `GET <mount>/metadata/<path>`: the key's metadata and version history,
@@ -326,20 +313,18 @@ impl Client {
         path: &str,
         update: &KvMetadataUpdate,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(
+        self.call_unit(
             Method::POST,
             &kv2_path(mount, "metadata", path),
             Some(update),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// KV v2 `DELETE <mount>/metadata/<path>`: removes the key with every version.
     pub async fn kv2_delete_metadata(&self, mount: &str, path: &str) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, &kv2_path(mount, "metadata", path), None)
-            .await?;
-        Ok(())
+        self.call_unit::<()>(Method::DELETE, &kv2_path(mount, "metadata", path), None)
+            .await
     }
 
     /// KV v2 `LIST <mount>/metadata/<path>`: the keys in a folder (`""` = the mount's
@@ -353,8 +338,7 @@ impl Client {
         let env: Envelope<KvConfig> = self
             .call_some::<(), _>(Method::GET, &kv1_path(mount, "config"), None)
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("kv config answer without data".into()))
+        data_of(env, "kv config")
     }
 
     /// KV v2 `POST <mount>/config`: sets every field of `config`.
@@ -363,9 +347,8 @@ impl Client {
         mount: &str,
         config: &KvConfig,
     ) -> Result<(), ClientError> {
-        self.call::<_, Value>(Method::POST, &kv1_path(mount, "config"), Some(config))
-            .await?;
-        Ok(())
+        self.call_unit(Method::POST, &kv1_path(mount, "config"), Some(config))
+            .await
     }
 }
 

@@ -4,7 +4,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::sys::{data_of, segment};
+use super::data_of;
+use super::sys::segment;
 use crate::api::{Envelope, LeaseInfo};
 use crate::{Client, ClientError};
 
@@ -35,9 +36,8 @@ impl Client {
     /// revocation and answers at once. An unknown lease is not an error.
     pub async fn revoke_lease_with(&self, lease_id: &str, sync: bool) -> Result<(), ClientError> {
         let body = json!({ "lease_id": lease_id, "sync": sync });
-        self.call::<_, Value>(Method::PUT, "sys/leases/revoke", Some(&body))
+        self.call_unit(Method::PUT, "sys/leases/revoke", Some(&body))
             .await
-            .map(|_| ())
     }
 
     /// `PUT sys/leases/lookup`: the lease's path, issue and expiry times, TTL and whether
@@ -68,13 +68,12 @@ impl Client {
     pub async fn revoke_prefix(&self, prefix: &str, sync: bool) -> Result<(), ClientError> {
         let prefix = segment("lease prefix", prefix)?;
         let body = json!({ "sync": sync });
-        self.call::<_, Value>(
+        self.call_unit(
             Method::PUT,
             &format!("sys/leases/revoke-prefix/{prefix}"),
             Some(&body),
         )
         .await
-        .map(|_| ())
     }
 
     /// `PUT sys/leases/revoke-force/<prefix>`: like [`Client::revoke_prefix`] but deletes
@@ -82,19 +81,17 @@ impl Client {
     /// outlive its lease). Needs sudo; a last resort.
     pub async fn revoke_force(&self, prefix: &str) -> Result<(), ClientError> {
         let prefix = segment("lease prefix", prefix)?;
-        self.call::<(), Value>(
+        self.call_unit::<()>(
             Method::PUT,
             &format!("sys/leases/revoke-force/{prefix}"),
             None,
         )
         .await
-        .map(|_| ())
     }
 
     /// `PUT sys/leases/tidy`: runs the expiration pass now (revokes expired leases).
     pub async fn tidy_leases(&self) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::PUT, "sys/leases/tidy", None)
+        self.call_unit::<()>(Method::PUT, "sys/leases/tidy", None)
             .await
-            .map(|_| ())
     }
 }

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::{data_of, keys_of};
 use crate::api::{
     AuditDevice, EnableAuditRequest, Envelope, HealthResponse, InitRequest, InitResponse,
     InitStatus, KeyStatus, LeaderResponse, MountEntry, MountOptions, MountTune, Policy,
@@ -25,13 +26,6 @@ struct EnableBody<'a> {
     options: &'a MountOptions,
 }
 
-/// `{"keys": [...]}` of a list answer.
-#[derive(Deserialize)]
-struct KeyList {
-    #[serde(default)]
-    keys: Vec<String>,
-}
-
 /// A path segment given by the caller (mount path, policy name, key name), without its
 /// surrounding slashes. Refuses what would change the request's meaning (`?`, `#`, `..`)
 /// or address nothing.
@@ -46,12 +40,6 @@ pub(crate) fn segment<'a>(what: &str, value: &'a str) -> Result<&'a str, ClientE
         return Err(ClientError::Config(format!("invalid {what} {value:?}")));
     }
     Ok(trimmed)
-}
-
-/// The `data` of an envelope, or a decode error naming `what`.
-pub(crate) fn data_of<T>(env: Envelope<T>, what: &str) -> Result<T, ClientError> {
-    env.data
-        .ok_or_else(|| ClientError::Decode(format!("{what} answer without data")))
 }
 
 impl Client {
@@ -95,9 +83,7 @@ impl Client {
 
     /// `PUT sys/seal` (needs root/sudo).
     pub async fn seal(&self) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::PUT, "sys/seal", None)
-            .await
-            .map(|_| ())
+        self.call_unit::<()>(Method::PUT, "sys/seal", None).await
     }
 
     /// `GET sys/health`: returns the status code too, since health is status-driven.
@@ -119,15 +105,12 @@ impl Client {
         let env: Envelope<KeyStatus> = self
             .call_some::<(), _>(Method::GET, "sys/key-status", None)
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("key-status without data".into()))
+        data_of(env, "key-status")
     }
 
     /// `PUT sys/rotate`: adds a keyring term.
     pub async fn rotate(&self) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::PUT, "sys/rotate", None)
-            .await
-            .map(|_| ())
+        self.call_unit::<()>(Method::PUT, "sys/rotate", None).await
     }
 
     /// `PUT sys/rekey/init`: starts a rekey to `shares`/`threshold`.
@@ -155,9 +138,8 @@ impl Client {
     /// `DELETE sys/rekey/init`: cancels the rekey in progress (a no-op when there is none).
     /// Shares already supplied are forgotten; the current unseal keys stay valid.
     pub async fn rekey_cancel(&self) -> Result<(), ClientError> {
-        self.call::<(), Value>(Method::DELETE, "sys/rekey/init", None)
+        self.call_unit::<()>(Method::DELETE, "sys/rekey/init", None)
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/rekey/verify`: the pending verification of new shares (`started: false`
@@ -191,14 +173,10 @@ impl Client {
     /// `GET <path>?list=true`: the `keys` of a list endpoint; empty when the server answers
     /// 404 (nothing there).
     pub(crate) async fn list_keys(&self, path: &str) -> Result<Vec<String>, ClientError> {
-        let answer: Result<Option<Envelope<KeyList>>, ClientError> = self
-            .call::<(), _>(Method::GET, &format!("{path}?list=true"), None)
-            .await;
-        match answer {
-            Ok(Some(env)) => Ok(env.data.map(|d| d.keys).unwrap_or_default()),
-            Ok(None) | Err(ClientError::Api { status: 404, .. }) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        keys_of(
+            self.call::<(), _>(Method::GET, &format!("{path}?list=true"), None)
+                .await,
+        )
     }
 
     /// `GET sys/mounts`: every secrets engine, keyed by its path with a trailing slash
@@ -233,18 +211,16 @@ impl Client {
             mount_type,
             options,
         };
-        self.call::<_, Value>(Method::POST, &format!("sys/mounts/{path}"), Some(&body))
+        self.call_unit(Method::POST, &format!("sys/mounts/{path}"), Some(&body))
             .await
-            .map(|_| ())
     }
 
     /// `DELETE sys/mounts/<path>`: disables a secrets engine, revoking its leases first
     /// (succeeds when nothing is mounted there).
     pub async fn disable_mount(&self, path: &str) -> Result<(), ClientError> {
         let path = segment("mount path", path)?;
-        self.call::<(), Value>(Method::DELETE, &format!("sys/mounts/{path}"), None)
+        self.call_unit::<()>(Method::DELETE, &format!("sys/mounts/{path}"), None)
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/mounts/<path>/tune`: the effective TTLs, description and options.
@@ -259,9 +235,8 @@ impl Client {
     /// `POST sys/mounts/<path>/tune`: changes the fields set in `tune`.
     pub async fn tune_mount(&self, path: &str, tune: &TuneMountRequest) -> Result<(), ClientError> {
         let path = segment("mount path", path)?;
-        self.call::<_, Value>(Method::POST, &format!("sys/mounts/{path}/tune"), Some(tune))
+        self.call_unit(Method::POST, &format!("sys/mounts/{path}/tune"), Some(tune))
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/auth`: every auth method, keyed by its path without `auth/` and with a
@@ -286,18 +261,16 @@ impl Client {
             mount_type: method_type,
             options,
         };
-        self.call::<_, Value>(Method::POST, &format!("sys/auth/{path}"), Some(&body))
+        self.call_unit(Method::POST, &format!("sys/auth/{path}"), Some(&body))
             .await
-            .map(|_| ())
     }
 
     /// `DELETE sys/auth/<path>`: disables an auth method, revoking the tokens it issued
     /// (needs sudo; `token` cannot be disabled).
     pub async fn disable_auth(&self, path: &str) -> Result<(), ClientError> {
         let path = segment("auth path", path)?;
-        self.call::<(), Value>(Method::DELETE, &format!("sys/auth/{path}"), None)
+        self.call_unit::<()>(Method::DELETE, &format!("sys/auth/{path}"), None)
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/auth/<path>/tune`.
@@ -312,9 +285,8 @@ impl Client {
     /// `POST sys/auth/<path>/tune`: changes the fields set in `tune`.
     pub async fn tune_auth(&self, path: &str, tune: &TuneMountRequest) -> Result<(), ClientError> {
         let path = segment("auth path", path)?;
-        self.call::<_, Value>(Method::POST, &format!("sys/auth/{path}/tune"), Some(tune))
+        self.call_unit(Method::POST, &format!("sys/auth/{path}/tune"), Some(tune))
             .await
-            .map(|_| ())
     }
 
     /// `LIST sys/policies/acl`: the ACL policy names (always with `default` and `root`).
@@ -349,21 +321,19 @@ impl Client {
             policy: policy.to_string(),
             cas,
         };
-        self.call::<_, Value>(
+        self.call_unit(
             Method::PUT,
             &format!("sys/policies/acl/{name}"),
             Some(&body),
         )
         .await
-        .map(|_| ())
     }
 
     /// `DELETE sys/policies/acl/<name>` (`root` and `default` cannot be deleted).
     pub async fn delete_policy(&self, name: &str) -> Result<(), ClientError> {
         let name = segment("policy name", name)?;
-        self.call::<(), Value>(Method::DELETE, &format!("sys/policies/acl/{name}"), None)
+        self.call_unit::<()>(Method::DELETE, &format!("sys/policies/acl/{name}"), None)
             .await
-            .map(|_| ())
     }
 
     /// `GET sys/audit`: the enabled audit devices, keyed by path with a trailing slash
@@ -384,17 +354,15 @@ impl Client {
         device: &EnableAuditRequest,
     ) -> Result<(), ClientError> {
         let path = segment("audit device path", path)?;
-        self.call::<_, Value>(Method::PUT, &format!("sys/audit/{path}"), Some(device))
+        self.call_unit(Method::PUT, &format!("sys/audit/{path}"), Some(device))
             .await
-            .map(|_| ())
     }
 
     /// `DELETE sys/audit/<path>`: disables an audit device (needs sudo).
     pub async fn disable_audit(&self, path: &str) -> Result<(), ClientError> {
         let path = segment("audit device path", path)?;
-        self.call::<(), Value>(Method::DELETE, &format!("sys/audit/{path}"), None)
+        self.call_unit::<()>(Method::DELETE, &format!("sys/audit/{path}"), None)
             .await
-            .map(|_| ())
     }
 
     /// `POST sys/audit-hash/<path>`: how device `path` renders `input` in its log

@@ -10,6 +10,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::{body_of, data_of};
 use crate::api::{AuthInfo, Envelope, PathCapabilities, TokenCreateRequest, TokenLookup};
 use crate::client::path_segment;
 use crate::{Client, ClientError};
@@ -20,8 +21,7 @@ impl Client {
         let env: Envelope<TokenLookup> = self
             .call_some::<(), _>(Method::GET, "auth/token/lookup-self", None)
             .await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode("lookup-self without data".into()))
+        data_of(env, "lookup-self")
     }
 
     /// `PUT auth/token/renew-self`: extends the caller's token by `increment` seconds (the
@@ -58,7 +58,7 @@ impl Client {
             (None, true) => "auth/token/create-orphan".to_string(),
             (None, false) => "auth/token/create".to_string(),
         };
-        let body = serde_json::to_value(request).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let body = body_of(request, "token create request")?;
         self.token_auth(&path, body).await
     }
 
@@ -147,19 +147,7 @@ impl Client {
     /// `LIST auth/token/accessors` (needs sudo): the accessors of every token. Empty
     /// when there are none.
     pub async fn list_accessors(&self) -> Result<Vec<String>, ClientError> {
-        let answer: Result<Option<Envelope<Value>>, ClientError> = self
-            .call::<(), _>(Method::GET, "auth/token/accessors?list=true", None)
-            .await;
-        let env = match answer {
-            Ok(Some(env)) => env,
-            Ok(None) | Err(ClientError::Api { status: 404, .. }) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let keys = env
-            .data
-            .and_then(|mut d| d.get_mut("keys").map(Value::take))
-            .unwrap_or(Value::Array(Vec::new()));
-        serde_json::from_value(keys).map_err(|e| ClientError::Decode(e.to_string()))
+        self.list_keys("auth/token/accessors").await
     }
 
     /// `POST sys/capabilities-self {"paths"}`: what the caller's token may do on each
@@ -205,14 +193,11 @@ impl Client {
 
     async fn token_lookup(&self, path: &str, body: Value) -> Result<TokenLookup, ClientError> {
         let env: Envelope<TokenLookup> = self.call_some(Method::PUT, path, Some(&body)).await?;
-        env.data
-            .ok_or_else(|| ClientError::Decode(format!("the answer of {path} has no data")))
+        data_of(env, path)
     }
 
     async fn token_no_answer(&self, path: &str, body: Value) -> Result<(), ClientError> {
-        self.call::<_, Value>(Method::PUT, path, Some(&body))
-            .await
-            .map(|_| ())
+        self.call_unit(Method::PUT, path, Some(&body)).await
     }
 
     async fn capabilities(
@@ -234,9 +219,7 @@ impl Client {
         body["paths"] = json!(asked);
         let env: Envelope<PathCapabilities> =
             self.call_some(Method::PUT, path, Some(&body)).await?;
-        let mut data = env
-            .data
-            .ok_or_else(|| ClientError::Decode(format!("the answer of {path} has no data")))?;
+        let mut data = data_of(env, path)?;
         asked
             .into_iter()
             .map(|p| match data.remove(p) {

@@ -12,7 +12,8 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 use zeroize::Zeroizing;
 
-use super::sys::{data_of, segment};
+use super::sys::segment;
+use super::{body_of, data_of};
 use crate::api::{
     CreateKeyOptions, DataKeyKind, Envelope, SignOptions, TransitKey, TransitKeyConfig,
     TransitKeyType,
@@ -127,8 +128,7 @@ impl Client {
         options: &CreateKeyOptions,
     ) -> Result<TransitKey, ClientError> {
         let name = segment("key name", name)?;
-        let mut body = serde_json::to_value(options)
-            .map_err(|e| ClientError::Decode(format!("key options: {e}")))?;
+        let mut body = body_of(options, "key options")?;
         body["type"] = json!(key_type.as_str());
         let path = self.transit_path(mount, &format!("keys/{name}"))?;
         // Older servers answer 204 without the description: read it then.
@@ -182,8 +182,7 @@ impl Client {
         config: &TransitKeyConfig,
     ) -> Result<TransitKey, ClientError> {
         let name = segment("key name", name)?;
-        let body = serde_json::to_value(config)
-            .map_err(|e| ClientError::Decode(format!("key config: {e}")))?;
+        let body = body_of(config, "key config")?;
         let path = self.transit_path(mount, &format!("keys/{name}/config"))?;
         let answer: Option<Envelope<TransitKey>> =
             self.call(Method::POST, &path, Some(&body)).await?;
@@ -198,9 +197,7 @@ impl Client {
     pub async fn transit_delete_key(&self, mount: &str, name: &str) -> Result<(), ClientError> {
         let name = segment("key name", name)?;
         let path = self.transit_path(mount, &format!("keys/{name}"))?;
-        self.call::<(), Value>(Method::DELETE, &path, None)
-            .await
-            .map(|_| ())
+        self.call_unit::<()>(Method::DELETE, &path, None).await
     }
 
     /// `POST <mount>/encrypt/<key>`: encrypts `plaintext` (with `context` for a derived
@@ -471,8 +468,7 @@ impl Client {
         options: &SignOptions,
     ) -> Result<String, ClientError> {
         let key = segment("key name", key)?;
-        let mut body = serde_json::to_value(options)
-            .map_err(|e| ClientError::Decode(format!("sign options: {e}")))?;
+        let mut body = body_of(options, "sign options")?;
         body["input"] = json!(b64(input).as_str());
         if let Some(context) = context {
             body["context"] = json!(b64(context).as_str());
@@ -496,11 +492,13 @@ impl Client {
         options: &SignOptions,
     ) -> Result<bool, ClientError> {
         let key = segment("key name", key)?;
-        let mut body = serde_json::to_value(SignOptions {
-            key_version: None,
-            ..options.clone()
-        })
-        .map_err(|e| ClientError::Decode(format!("verify options: {e}")))?;
+        let mut body = body_of(
+            &SignOptions {
+                key_version: None,
+                ..options.clone()
+            },
+            "verify options",
+        )?;
         body["input"] = json!(b64(input).as_str());
         body["signature"] = json!(signature);
         if let Some(context) = context {

@@ -58,7 +58,7 @@ async fn get_v1(ctx: &Context, target: &KvTarget, args: GetArgs) -> anyhow::Resu
         Format::Table => {
             let mut table = Table::new();
             if secret.lease_duration > 0 {
-                table.push("refresh_interval", render::duration(secret.lease_duration));
+                table.push("refresh_interval", output::duration(secret.lease_duration));
             }
             append_fields(&mut table, &data);
             table.render()

@@ -1,5 +1,5 @@
 //! Table pieces shared by the KV and generic commands: `== Title ==` section headers,
-//! Go-style durations (`768h`, `1h30m`), raw field output and server warnings.
+//! raw field output and server warnings (durations are [`crate::output::duration`]).
 //! Pure functions except [`print_raw`] and [`print_warnings`].
 
 use std::io::{IsTerminal, Write};
@@ -9,25 +9,6 @@ use serde_json::Value;
 /// `== Title ==`, the header bao prints above each table of a multi-part answer.
 pub fn section(title: &str) -> String {
     format!("== {title} ==\n")
-}
-
-/// Seconds as a compact Go-style duration: `768h`, `1h30m`, `45s`, `0s`.
-pub fn duration(seconds: u64) -> String {
-    if seconds == 0 {
-        return "0s".to_string();
-    }
-    let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 {
-        out.push_str(&format!("{s}s"));
-    }
-    out
 }
 
 /// A field's value as `-field` prints it: strings verbatim, anything else as JSON.
@@ -81,14 +62,6 @@ pub fn print_warnings(envelope: &Value) {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration(0), "0s");
-        assert_eq!(duration(2_764_800), "768h");
-        assert_eq!(duration(5400), "1h30m");
-        assert_eq!(duration(61), "1m1s");
-    }
 
     #[test]
     fn raw_values_and_warnings() {
