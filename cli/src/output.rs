@@ -97,14 +97,25 @@ pub fn env_lines(fields: &Map<String, Value>) -> anyhow::Result<String> {
 }
 
 /// Writes `text` to stdout (adding a final newline when missing) and flushes.
+///
+/// A reader that went away (`strongroom completion bash | head`) is not an error: the
+/// output was simply not wanted any more.
 pub fn print(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        out.write_all(b"\n")?;
+    let written = out
+        .write_all(text.as_bytes())
+        .and_then(|()| {
+            if text.ends_with('\n') {
+                Ok(())
+            } else {
+                out.write_all(b"\n")
+            }
+        })
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
-    out.flush()?;
-    Ok(())
 }
 
 /// A plain list of names (`policy list`, `lease list`): one a line as a table, the

@@ -230,6 +230,11 @@ async fn cli_run_injects_kv_restarts_on_change_and_forwards_sigterm() {
     assert_eq!(one.db_user, "-");
     // The value is in the child's environment, and on no argv.
     assert!(environ(one.pid).contains(&format!("API_KEY={first}")));
+    // The token that fetched it is not passed on (no --pass-token).
+    assert!(
+        !environ(one.pid).contains("STRONGROOM_TOKEN="),
+        "the child inherited the token"
+    );
     assert!(!cmdline(one.pid).contains(first));
     assert!(!cmdline(run_pid).contains(first));
 

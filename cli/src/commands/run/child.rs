@@ -29,14 +29,21 @@ pub struct Child {
 }
 
 impl Child {
-    /// Starts `command` (program and arguments) with `env` added to this process's
-    /// environment.
-    pub fn spawn(command: &[OsString], env: &[(String, Zeroizing<String>)]) -> io::Result<Child> {
+    /// Starts `command` (program and arguments) with this process's environment, less
+    /// the variables named in `remove`, plus `env`.
+    pub fn spawn(
+        command: &[OsString],
+        env: &[(String, Zeroizing<String>)],
+        remove: &[&str],
+    ) -> io::Result<Child> {
         let (program, args) = command
             .split_first()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no command to run"))?;
         let mut cmd = Command::new(program);
         cmd.args(args);
+        for name in remove {
+            cmd.env_remove(name);
+        }
         for (name, value) in env {
             cmd.env(name, value.as_str());
         }
@@ -148,9 +155,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn removed_variables_are_not_inherited() {
+        // HOME is set for the test process; the child must not see it.
+        let mut child = Child::spawn(&sh(r#"[ -z "$HOME" ] && exit 9"#), &[], &["HOME"]).unwrap();
+        assert_eq!(exit_code(child.wait().await), 9);
+    }
+
+    #[tokio::test]
     async fn env_is_added_and_exit_codes_pass_through() {
         let env = [("SR_TEST_VALUE".to_string(), Zeroizing::new("v1".into()))];
-        let mut child = Child::spawn(&sh(r#"[ "$SR_TEST_VALUE" = v1 ] && exit 7"#), &env).unwrap();
+        let mut child =
+            Child::spawn(&sh(r#"[ "$SR_TEST_VALUE" = v1 ] && exit 7"#), &env, &[]).unwrap();
         assert_eq!(exit_code(child.wait().await), 7);
         assert_eq!(child.try_status().map(exit_code), Some(7));
         // Waiting again returns the same status; signalling a reaped child is a no-op.
@@ -160,13 +175,13 @@ mod tests {
 
     #[tokio::test]
     async fn stop_terminates_then_kills() {
-        let mut child = Child::spawn(&sh("sleep 30"), &[]).unwrap();
+        let mut child = Child::spawn(&sh("sleep 30"), &[], &[]).unwrap();
         assert_eq!(child.try_status(), None);
         let status = child.stop(Duration::from_secs(5)).await;
         assert_eq!(exit_code(status), 128 + 15);
         // A child ignoring SIGTERM is killed after the grace period.
         let mut child =
-            Child::spawn(&sh("trap '' TERM; while :; do sleep 0.1; done"), &[]).unwrap();
+            Child::spawn(&sh("trap '' TERM; while :; do sleep 0.1; done"), &[], &[]).unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
         let status = child.stop(Duration::from_millis(300)).await;
         assert_eq!(exit_code(status), 128 + 9);
@@ -174,7 +189,7 @@ mod tests {
 
     #[test]
     fn missing_program_is_an_error() {
-        assert!(Child::spawn(&[OsString::from("/nonexistent/prog")], &[]).is_err());
-        assert!(Child::spawn(&[], &[]).is_err());
+        assert!(Child::spawn(&[OsString::from("/nonexistent/prog")], &[], &[]).is_err());
+        assert!(Child::spawn(&[], &[], &[]).is_err());
     }
 }

@@ -59,7 +59,7 @@ use self::child::{exit_code, Child};
 use self::fetch::{fetch_path, Fetched};
 use self::spec::{parse_duration, parse_env_file, EnvRef, OnChange, Spec};
 use self::watch::{poll_unleased, Signals};
-use super::{Context, Outcome, UsageError};
+use super::{Context, Outcome, UsageError, TOKEN_ENV};
 use crate::output::{self, Format};
 
 /// `strongroom run [--env NAME=PATH#FIELD]... [--env-file FILE]... -- COMMAND [ARGS]...`
@@ -90,6 +90,11 @@ pub struct RunArgs {
     /// contacting the server or starting anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also pass this command's own token (`STRONGROOM_TOKEN` / `VAULT_TOKEN`) on to the
+    /// child. By default the child gets only the secrets named with `--env`: the token
+    /// that fetched them is removed from its environment.
+    #[arg(long)]
+    pub pass_token: bool,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -197,6 +202,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> anyhow::Result<Outcome> {
         command: args.command,
         on_change: args.on_change,
         grace: args.grace_period,
+        pass_token: args.pass_token,
         secrets: BTreeMap::new(),
         lease_paths: BTreeMap::new(),
     };
@@ -215,6 +221,8 @@ struct Runner<'a> {
     command: Vec<OsString>,
     on_change: OnChange,
     grace: Duration,
+    /// `--pass-token`: leave `STRONGROOM_TOKEN` / `VAULT_TOKEN` in the child's environment.
+    pass_token: bool,
     /// Path → its current values.
     secrets: BTreeMap<String, Fetched>,
     /// Lease id → path, for every lease created and not yet revoked.
@@ -287,7 +295,8 @@ impl Runner<'_> {
 
     fn spawn(&self) -> anyhow::Result<Child> {
         let program = program_name(&self.command);
-        let child = Child::spawn(&self.command, &self.env())
+        let remove: &[&str] = if self.pass_token { &[] } else { &TOKEN_ENV };
+        let child = Child::spawn(&self.command, &self.env(), remove)
             .with_context(|| format!("starting {program}"))?;
         eprintln!(
             "strongroom run: started {program} (pid {}) with {} variable(s)",
