@@ -8,17 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
-use crate::harness::{cli_binary, client_token, run_cli, CliOutput, TestServer};
-
-/// The binary, built once per test run (`harness::cli_binary` runs `cargo build` on
-/// every call, which costs seconds per command on a busy machine).
-fn binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(cli_binary)
-}
+use crate::harness::{client_token, run_cli, CliOutput, TestServer};
 
 struct Cli {
     s: TestServer,
@@ -44,23 +34,9 @@ impl Cli {
         }
     }
 
-    /// Like `TestServer::cli`: the server's address, a clean environment, `token`.
+    /// [`TestServer::cli`] as `token` with this `HOME`, run with `args` and `stdin`.
     fn run_as(&self, token: Option<&str>, args: &[&str], stdin: Option<&str>) -> CliOutput {
-        let mut cmd = std::process::Command::new(binary());
-        for name in [
-            "VAULT_ADDR",
-            "VAULT_TOKEN",
-            "VAULT_CACERT",
-            "STRONGROOM_TOKEN",
-            "STRONGROOM_CACERT",
-        ] {
-            cmd.env_remove(name);
-        }
-        cmd.env("STRONGROOM_ADDR", self.s.url())
-            .env("HOME", self.home.path());
-        if let Some(token) = token {
-            cmd.env("STRONGROOM_TOKEN", token);
-        }
+        let mut cmd = self.s.cli(token, self.home.path());
         cmd.args(args);
         run_cli(cmd, stdin)
     }

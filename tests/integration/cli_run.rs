@@ -71,35 +71,9 @@ async fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Opt
     }
 }
 
-/// The CLI binary, built (if needed) once per test process.
-fn binary() -> &'static Path {
-    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BINARY.get_or_init(crate::harness::cli_binary)
-}
-
-/// What [`TestServer::cli`] builds, without rebuilding the binary for every command (the build
-/// check runs once per test process).
-fn cli(s: &TestServer, token: Option<&str>, home: &Path) -> Command {
-    let mut cmd = Command::new(binary());
-    for name in [
-        "VAULT_ADDR",
-        "VAULT_TOKEN",
-        "VAULT_CACERT",
-        "STRONGROOM_TOKEN",
-        "STRONGROOM_CACERT",
-    ] {
-        cmd.env_remove(name);
-    }
-    cmd.env("STRONGROOM_ADDR", s.url()).env("HOME", home);
-    if let Some(token) = token {
-        cmd.env("STRONGROOM_TOKEN", token);
-    }
-    cmd
-}
-
 /// `strongroom run ARGS -- sh -c CHILD sh OUT`, started in the background.
 fn start_run(s: &TestServer, token: &str, home: &Path, args: &[&str], out: &Path) -> Child {
-    let mut cmd = cli(s, Some(token), home);
+    let mut cmd = s.cli(Some(token), home);
     cmd.arg("run")
         .args(args)
         .args(["--", "sh", "-c", CHILD, "sh"])
@@ -374,7 +348,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
     }
     assert!(!r.stdout.contains("dry-api-key-value"));
     assert!(!home.join("started").exists());
-    let mut cmd = cli(&s, Some(&root), home);
+    let mut cmd = s.cli(Some(&root), home);
     cmd.args([
         "run",
         "--dry-run",
@@ -419,7 +393,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         vec![],
     ];
     for args in usage {
-        let mut cmd = cli(&s, Some(&root), home);
+        let mut cmd = s.cli(Some(&root), home);
         cmd.arg("run")
             .args(&args)
             .args(["--", "sh", "-c", "touch started"]);
@@ -428,7 +402,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         assert!(!r.stderr.is_empty());
         assert!(!home.join("started").exists(), "{args:?}");
     }
-    let mut cmd = cli(&s, Some(&root), home);
+    let mut cmd = s.cli(Some(&root), home);
     cmd.args(["run", "--env-file"])
         .arg(&bad_file)
         .args(["--", "true"]);
@@ -445,7 +419,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         (root.clone(), "A=secret/app#nope", "has no field \"nope\""),
     ];
     for (token, reference, message) in failures {
-        let mut cmd = cli(&s, Some(&token), home);
+        let mut cmd = s.cli(Some(&token), home);
         cmd.args(["run", "--env", reference, "--", "sh", "-c", "touch started"]);
         let r = run_cli(cmd, None);
         assert_eq!(r.code, 1, "{r:?}");
@@ -459,7 +433,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         )
         .await,
     );
-    let mut cmd = cli(&s, Some(&nobody), home);
+    let mut cmd = s.cli(Some(&nobody), home);
     cmd.args([
         "run",
         "--env",
@@ -644,8 +618,8 @@ async fn cli_run_replaces_a_lease_that_can_no_longer_be_renewed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_run_renews_its_own_token_while_the_child_runs() {
     let (s, root) = kv_server("token-test-key").await;
-    binary(); // built before the short-lived token is created
-              // A 3 s token: without renewal it would be gone long before the child exits.
+    crate::harness::cli_binary(); // built before the short-lived token is created
+                                  // A 3 s token: without renewal it would be gone long before the child exits.
     let token = crate::harness::client_token(&s.create_token(&root, json!({"ttl": "3s"})).await);
     let dir = tempfile::tempdir().unwrap();
     let out = out_file(dir.path());
