@@ -9,6 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::harness::{client_token, run_cli, CliOutput, TestServer};
+use crate::pg::{pg_connection_url, pg_user, CREATE_LOGIN_ROLE};
 
 struct Cli {
     s: TestServer,
@@ -701,16 +702,8 @@ async fn cli_generic_read_shows_the_lease_of_database_creds() {
     let c = Cli::start().await;
     c.s.mount(&c.root, "database", json!({"type": "database"}))
         .await;
-    let host = match cfg.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "127.0.0.1".to_string(),
-    };
-    let port = cfg.get_ports().first().copied().unwrap_or(5432);
-    let user = cfg.get_user().unwrap_or("postgres").to_string();
-    let dbname = cfg.get_dbname().unwrap_or("postgres").to_string();
-    let url = format!(
-        "connection_url=postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"
-    );
+    let user = pg_user(&cfg);
+    let url = format!("connection_url={}", pg_connection_url(&cfg));
     c.ok(
         &[
             "write",
@@ -728,7 +721,7 @@ async fn cli_generic_read_shows_the_lease_of_database_creds() {
             "write",
             "database/roles/cli-ro",
             "db_name=pg",
-            "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+            &format!("creation_statements={CREATE_LOGIN_ROLE}"),
             "default_ttl=1h",
             "max_ttl=2h",
         ],

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::client_database::{pg_admin, pg_role, pg_role_exists, pg_server};
 use crate::harness::{run_cli, CliOutput, TestServer};
+use crate::pg::{pg_admin, pg_role, pg_role_exists, pg_server};
 
 /// Records `<pid> <sha256 of API_KEY> <DB_USER> <length of DB_PASS>` in the file `$1`,
 /// notes SIGUSR1 as `usr1 <pid>`, then runs until `$1.release` exists and exits 7.

@@ -11,8 +11,8 @@ use serde_json::json;
 use strongroom_client::api::AuthInfo;
 use strongroom_client::{KeeperEvent, KeeperEvents, Kept, LeaseKeeper, StopReason};
 
-use crate::client_database::{pg_admin, pg_role, pg_role_exists, pg_server};
 use crate::harness::TestServer;
+use crate::pg::{pg_admin, pg_role, pg_role_exists, pg_server};
 
 /// The next event, within `limit`.
 async fn next(events: &mut KeeperEvents, limit: Duration) -> KeeperEvent {

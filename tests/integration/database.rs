@@ -15,43 +15,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::harness::{client_token, mysql_url, postgres_url, TestServer};
-
-/// Host and port of a PostgreSQL config.
-fn pg_addr(cfg: &tokio_postgres::Config) -> (String, u16) {
-    let host = match cfg.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "127.0.0.1".to_string(),
-    };
-    (host, cfg.get_ports().first().copied().unwrap_or(5432))
-}
-
-async fn pg_admin(cfg: &tokio_postgres::Config) -> tokio_postgres::Client {
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("postgres");
-    tokio::spawn(conn);
-    client
-}
-
-async fn pg_role_exists(admin: &tokio_postgres::Client, role: &str) -> bool {
-    admin
-        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
-        .await
-        .expect("pg_roles")
-        .is_some()
-}
-
-/// Connects as a (dynamic) user; trust authentication on the test machine accepts any
-/// password, so this proves the role exists and may log in.
-async fn pg_login(
-    cfg: &tokio_postgres::Config,
-    user: &str,
-    password: &str,
-) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let mut c = cfg.clone();
-    c.user(user).password(password);
-    let (client, conn) = c.connect(tokio_postgres::NoTls).await?;
-    tokio::spawn(conn);
-    Ok(client)
-}
+use crate::pg::{
+    pg_addr, pg_admin, pg_connection_url_via, pg_login, pg_role_exists, pg_user, CREATE_LOGIN_ROLE,
+};
 
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
@@ -100,16 +66,14 @@ async fn pg_mount(s: &TestServer, root: &str, cfg: &tokio_postgres::Config, host
         )
         .await;
     assert_eq!(a.status, 204, "{:?}", a.body);
-    let user = cfg.get_user().unwrap_or("postgres");
-    let dbname = cfg.get_dbname().unwrap_or("postgres");
     let a = s
         .call(
             "POST",
             "/v1/database/config/pg",
             Some(json!({
                 "plugin_name": "postgresql-database-plugin",
-                "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"),
-                "username": user,
+                "connection_url": pg_connection_url_via(cfg, host, port),
+                "username": pg_user(cfg),
                 "password": "unused-with-trust",
                 "allowed_roles": "*",
             })),
@@ -127,7 +91,7 @@ async fn pg_role(s: &TestServer, root: &str, name: &str, default_ttl: &str, max_
             Some(json!({
                 "db_name": "pg",
                 "creation_statements": [
-                    "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+                    CREATE_LOGIN_ROLE,
                     "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\";"
                 ],
                 "default_ttl": default_ttl,

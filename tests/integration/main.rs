@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+mod pg;
 
 mod audit;
 mod auth;
@@ -13,15 +14,15 @@ mod bao_cli;
 mod binary;
 mod cert_auth;
 mod cli_auth;
-mod client_auth;
+mod cli_kv;
+mod cli_run;
 mod cli_sys;
+mod client_auth;
+mod client_database;
+mod client_kv;
+mod client_lease_keeper;
 mod client_sys;
 mod client_transit;
-mod cli_run;
-mod client_database;
-mod client_lease_keeper;
-mod cli_kv;
-mod client_kv;
 mod database;
 mod envelope;
 mod health;
