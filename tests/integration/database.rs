@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 use crate::harness::{client_token, mysql_url, postgres_url, TestServer};
 use crate::pg::{
     pg_addr, pg_admin, pg_connection_url_via, pg_login, pg_role_exists, pg_user, CREATE_LOGIN_ROLE,
 };
+use crate::proxy::TcpProxy;
 
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
@@ -46,7 +46,7 @@ fn suffix() -> String {
 }
 
 /// A server with a `database/` mount whose `pg` connection reaches PostgreSQL at
-/// `host:port` (directly, or through a [`Proxy`]).
+/// `host:port` (directly, or through a [`TcpProxy`]).
 async fn pg_server(cfg: &tokio_postgres::Config, host: &str, port: u16) -> (TestServer, String) {
     let s = TestServer::start().await;
     let init = s.init_and_unseal(1, 1).await;
@@ -468,54 +468,12 @@ async fn leases_survive_a_restart_and_still_expire_on_time() {
     assert!(issued.elapsed() < Duration::from_secs(15), "on time");
 }
 
-/// A TCP forwarder that can be "taken down": existing connections are cut and new ones
-/// refused (closed at once) until it is brought back.
-struct Proxy {
-    port: u16,
-    down: watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start(target: (String, u16)) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (down, down_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if *down_rx.borrow() {
-                    drop(inbound);
-                    continue;
-                }
-                let target = target.clone();
-                let mut down_rx = down_rx.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect((target.0.as_str(), target.1)).await
-                    else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = down_rx.wait_for(|d| *d) => {}
-                    }
-                });
-            }
-        });
-        Proxy { port, down }
-    }
-
-    fn set_down(&self, down: bool) {
-        self.down.send_replace(down);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_down_during_revocation_keeps_the_lease_until_it_returns() {
     let Some(cfg) = postgres_url() else { return };
-    let proxy = Proxy::start(pg_addr(&cfg)).await;
-    let (s, root) = pg_server(&cfg, "127.0.0.1", proxy.port).await;
+    let (host, port) = pg_addr(&cfg);
+    let proxy = TcpProxy::start(host, port).await;
+    let (s, root) = pg_server(&cfg, "127.0.0.1", proxy.port()).await;
     let admin = pg_admin(&cfg).await;
     let role = format!("down{}", suffix());
     pg_role(&s, &root, &role, "2s", "1h").await;

@@ -6,6 +6,7 @@
 
 mod harness;
 mod pg;
+mod proxy;
 
 mod audit;
 mod auth;
