@@ -43,6 +43,14 @@ struct Record {
     pass_len: usize,
 }
 
+/// The first record the child wrote (it has started), within 20 s.
+async fn first_record(out: &Path) -> Record {
+    wait_for("child started", Duration::from_secs(20), || {
+        records(out).into_iter().next()
+    })
+    .await
+}
+
 fn records(out: &Path) -> Vec<Record> {
     std::fs::read_to_string(out)
         .unwrap_or_default()
@@ -196,10 +204,7 @@ async fn cli_run_injects_kv_restarts_on_change_and_forwards_sigterm() {
         &out,
     );
     let run_pid = run.id();
-    let one = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let one = first_record(&out).await;
     assert_eq!(one.hash, sha256_hex(first));
     assert_eq!(one.db_user, "-");
     // The value is in the child's environment, and on no argv.
@@ -260,10 +265,7 @@ async fn cli_run_on_change_exit_and_signal_policies() {
         ],
         &out,
     );
-    let one = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let one = first_record(&out).await;
     put_api_key(&s, &root, "v2-api-key").await;
     let result = finish(run, Duration::from_secs(20)).await;
     assert_eq!(result.code, 1, "{result:?}");
@@ -292,10 +294,7 @@ async fn cli_run_on_change_exit_and_signal_policies() {
         ],
         &out,
     );
-    let one = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let one = first_record(&out).await;
     assert_eq!(one.hash, sha256_hex("v2-api-key"));
     put_api_key(&s, &root, "v3-api-key").await;
     let line = format!("usr1 {}", one.pid);
@@ -511,10 +510,7 @@ async fn cli_run_database_refs_share_one_lease_revoked_when_the_child_exits() {
         &out,
     );
     let run_pid = run.id();
-    let rec = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let rec = first_record(&out).await;
     assert_eq!(rec.hash, sha256_hex("db-test-api-key-77"));
     assert_eq!(rec.pass_len, 20);
     assert!(rec.db_user.starts_with("v-root-app-"), "{}", rec.db_user);
@@ -582,10 +578,7 @@ async fn cli_run_replaces_a_lease_that_can_no_longer_be_renewed() {
         &out,
     );
     let run_pid = run.id();
-    let one = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let one = first_record(&out).await;
     let two = wait_for(
         "child restarted with new credentials",
         Duration::from_secs(20),
@@ -630,10 +623,7 @@ async fn cli_run_renews_its_own_token_while_the_child_runs() {
         &["--env", "API_KEY=secret/app#api_key"],
         &out,
     );
-    wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    first_record(&out).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let me = s.client_with(&token).lookup_self().await;
     assert!(me.is_ok(), "the token is alive after twice its TTL: {me:?}");

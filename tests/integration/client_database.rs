@@ -18,6 +18,18 @@ async fn can_log_in(cfg: &tokio_postgres::Config, user: &str, password: &str) ->
     }
 }
 
+/// The stored password hash of role `user` (`None` when it has none).
+async fn rolpassword(admin: &tokio_postgres::Client, user: &str) -> Option<String> {
+    admin
+        .query_one(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
+            &[&user],
+        )
+        .await
+        .expect("pg_authid")
+        .get(0)
+}
+
 fn api_status(err: &ClientError) -> u16 {
     err.status()
         .unwrap_or_else(|| panic!("not an API error: {err}"))
@@ -227,14 +239,7 @@ async fn client_database_rotate_root_changes_the_admin_password() {
         ))
         .await
         .unwrap();
-    let before: Option<String> = admin
-        .query_one(
-            "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
-            &[&user],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let before = rolpassword(&admin, &user).await;
     client
         .database_write_config("database", "rot", &pg_config(&cfg, &user))
         .await
@@ -243,14 +248,7 @@ async fn client_database_rotate_root_changes_the_admin_password() {
         .database_rotate_root("database", "rot")
         .await
         .unwrap();
-    let after: Option<String> = admin
-        .query_one(
-            "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
-            &[&user],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let after = rolpassword(&admin, &user).await;
     assert!(before.is_some() && after.is_some());
     assert_ne!(before, after, "rotate-root changed the admin password");
     // The connection still works with the password only the server knows.
