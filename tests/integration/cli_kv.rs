@@ -21,12 +21,7 @@ impl Cli {
     async fn start() -> Cli {
         let s = TestServer::start().await;
         let root = s.init_and_unseal(1, 1).await.root_token;
-        s.mount(
-            &root,
-            "secret",
-            json!({"type": "kv", "options": {"version": "2"}}),
-        )
-        .await;
+        s.mount_kv_v2(&root, "secret").await;
         s.mount(&root, "kv", json!({"type": "kv"})).await;
         Cli {
             s,
@@ -368,12 +363,7 @@ async fn cli_kv_export_import_round_trips() {
     c.ok(&["kv", "put", "secret/gone", "k=v"], None);
     c.ok(&["kv", "delete", "secret/gone"], None);
     for mount in ["copy", "back", "again"] {
-        c.s.mount(
-            &c.root,
-            mount,
-            json!({"type": "kv", "options": {"version": "2"}}),
-        )
-        .await;
+        c.s.mount_kv_v2(&c.root, mount).await;
     }
     c.s.mount(&c.root, "old", json!({"type": "kv"})).await;
 

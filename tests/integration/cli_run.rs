@@ -156,12 +156,7 @@ fn environ(pid: u32) -> String {
 async fn kv_server(api_key: &str) -> (TestServer, String) {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    s.mount(
-        &root,
-        "secret",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .await;
+    s.mount_kv_v2(&root, "secret").await;
     put_api_key(&s, &root, api_key).await;
     (s, root)
 }
@@ -478,12 +473,7 @@ async fn cli_run_database_refs_share_one_lease_revoked_when_the_child_exits() {
         return;
     };
     let admin = pg_admin(&cfg).await;
-    s.mount(
-        &root,
-        "secret",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .await;
+    s.mount_kv_v2(&root, "secret").await;
     put_api_key(&s, &root, "db-test-api-key-77").await;
     s.client_with(&root)
         .database_write_role("database", "app", &pg_role(3600, 7200))

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use strongroom_client::api::InitResponse;
 use strongroom_client::Client;
 use strongroom_server::config::{Config, StorageConfig, TlsMode};
@@ -270,6 +270,16 @@ impl TestServer {
             .await;
         assert_eq!(a.status, 204, "mount {path}: {:?}", a.body);
         a
+    }
+
+    /// [`mount`](Self::mount)s a KV version 2 engine at `path`, as `token`.
+    pub async fn mount_kv_v2(&self, token: &str, path: &str) -> Answer {
+        self.mount(
+            token,
+            path,
+            json!({"type": "kv", "options": {"version": "2"}}),
+        )
+        .await
     }
 
     /// `POST auth/token/create` with `body`, as `token`; must answer 200. Returns the
