@@ -82,13 +82,7 @@ async fn audit_lines_hide_every_secret_and_pair_up() {
     let mut ids = Vec::new();
     let mut secrets = vec![root.clone()];
 
-    let a = s
-        .mount(
-            &root,
-            "secret",
-            json!({"type": "kv", "options": {"version": "2"}}),
-        )
-        .await;
+    let a = s.mount_kv_v2(&root, "secret").await;
     ids.push(request_id(&a));
     let kv_value = "kv-secret-value-Zq81";
     let a = s

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::harness::{postgres_url, TestServer};
+use crate::pg::{pg_admin, pg_connection_url, pg_role_exists, pg_user, CREATE_LOGIN_ROLE};
 
 fn find_bao() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("STRONGROOM_TEST_BAO") {
@@ -298,20 +299,6 @@ fn auth_scenario(bao: &Bao) {
 
 // --- Database secrets engine and leases through the CLI (behaviours 33–36) ---
 
-async fn pg_admin(cfg: &tokio_postgres::Config) -> tokio_postgres::Client {
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("postgres");
-    tokio::spawn(conn);
-    client
-}
-
-async fn pg_role_exists(admin: &tokio_postgres::Client, role: &str) -> bool {
-    admin
-        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
-        .await
-        .expect("pg_roles")
-        .is_some()
-}
-
 /// Seconds until the role's `VALID UNTIL`.
 async fn pg_valid_for(admin: &tokio_postgres::Client, role: &str) -> i64 {
     admin
@@ -427,13 +414,7 @@ async fn bao_cli_drives_database_creds_and_leases() {
         println!("SKIPPED bao_cli_drives_database_creds_and_leases: STRONGROOM_TEST_POSTGRES_URL is not set");
         return;
     };
-    let host = match cfg.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "127.0.0.1".to_string(),
-    };
-    let port = cfg.get_ports().first().copied().unwrap_or(5432);
-    let user = cfg.get_user().unwrap_or("postgres").to_string();
-    let dbname = cfg.get_dbname().unwrap_or("postgres").to_string();
+    let user = pg_user(&cfg).to_string();
     let admin = pg_admin(&cfg).await;
 
     let s = TestServer::start().await;
@@ -451,9 +432,7 @@ async fn bao_cli_drives_database_creds_and_leases() {
         out.contains("Enabled the database secrets engine at: database/"),
         "{out}"
     );
-    let url = format!(
-        "connection_url=postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"
-    );
+    let url = format!("connection_url={}", pg_connection_url(&cfg));
     let out = cli_ok(
         &bao,
         &[
@@ -485,7 +464,7 @@ async fn bao_cli_drives_database_creds_and_leases() {
             "write",
             "database/roles/r",
             "db_name=pg",
-            "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+            &format!("creation_statements={CREATE_LOGIN_ROLE}"),
             "default_ttl=1h",
             "max_ttl=2h",
         ],

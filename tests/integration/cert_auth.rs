@@ -1,42 +1,20 @@
 //! The `cert` auth method over a real TLS listener that asks for (optional) client
-//! certificates: certificates made here with rcgen, clients are reqwest with a client
-//! identity (wire reference §5.4).
+//! certificates: certificates made with rcgen (`client_auth`'s CA and client-certificate
+//! helpers), clients are reqwest with a client identity (wire reference §5.4).
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
 use serde_json::{json, Value};
 use strongroom_client::Client;
 use strongroom_server::config::TlsMode;
 
+use crate::client_auth::{client_ca as ca, client_cert, Ca};
 use crate::harness::{Answer, TestServer};
-
-type Ca = CertifiedIssuer<'static, KeyPair>;
-
-fn ca(cn: &str) -> Ca {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap()
-}
 
 /// A client certificate for `cn` issued by `issuer`: certificate + key, PEM, one string.
 fn client_identity(cn: &str, issuer: &Ca) -> String {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::ExplicitNoCa;
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    p.use_authority_key_identifier_extension = true;
-    let key = KeyPair::generate().unwrap();
-    let cert = p.signed_by(&key, issuer).unwrap();
-    format!("{}{}", cert.pem(), key.serialize_pem())
+    let (cert, key) = client_cert(cn, issuer);
+    format!("{cert}{key}")
 }
 
 /// TLS material in a temp dir: the server's self-signed pair, and (optionally) the

@@ -32,12 +32,14 @@ fn assert_code(out: &CliOutput, code: i32, what: &str) {
     );
 }
 
-/// Whether a key/value table has the row `key  value` (any column width).
-fn has_row(table: &str, key: &str, value: &str) -> bool {
-    table.lines().any(|l| {
+/// Asserts that the key/value table on `out`'s stdout has the row `key  value` (any
+/// column width).
+fn assert_row(out: &CliOutput, key: &str, value: &str) {
+    let found = out.stdout.lines().any(|l| {
         l.strip_prefix(key)
             .is_some_and(|rest| rest.starts_with("  ") && rest.trim() == value)
-    })
+    });
+    assert!(found, "no row {key} = {value} in:\n{}", out.stdout);
 }
 
 fn token_file(home: &Path) -> String {
@@ -62,11 +64,7 @@ async fn operator_init_unseal_from_stdin_and_status_exit_codes() {
 
     let out = cli(&s, None, home, &["status"], None);
     assert_code(&out, 2, "status before init");
-    assert!(
-        has_row(&out.stdout, "Initialized", "false"),
-        "{}",
-        out.stdout
-    );
+    assert_row(&out, "Initialized", "false");
 
     let out = cli(
         &s,
@@ -144,7 +142,7 @@ async fn operator_init_unseal_from_stdin_and_status_exit_codes() {
 
     let out = cli(&s, None, home, &["status"], None);
     assert_code(&out, 0, "status when unsealed");
-    assert!(has_row(&out.stdout, "Sealed", "false"), "{}", out.stdout);
+    assert_row(&out, "Sealed", "false");
     let out = cli(&s, None, home, &["status", "-format", "env"], None);
     assert_code(&out, 0, "status env");
     assert!(out.stdout.contains("sealed='false'\n"), "{}", out.stdout);
@@ -202,11 +200,7 @@ async fn login_methods_store_a_working_token_file() {
         "{}",
         out.stdout
     );
-    assert!(
-        has_row(&out.stdout, "token_meta_username", "alice"),
-        "{}",
-        out.stdout
-    );
+    assert_row(&out, "token_meta_username", "alice");
     let me = s.client_with(&token).lookup_self().await.unwrap();
     assert_eq!(me.display_name, "userpass-alice");
     // A later command without a token in the environment uses the file.
@@ -277,11 +271,7 @@ async fn login_methods_store_a_working_token_file() {
     assert!(!out.stdout.contains(&secret_id) && !out.stdout.contains(&approle_token));
     let out = cli(&s, None, home, &["token", "lookup"], None);
     assert_code(&out, 0, "lookup with the approle token");
-    assert!(
-        has_row(&out.stdout, "path", "auth/approle/login"),
-        "{}",
-        out.stdout
-    );
+    assert_row(&out, "path", "auth/approle/login");
     let out = cli(
         &s,
         None,
@@ -510,11 +500,7 @@ async fn token_create_lookup_renew_revoke_round_trip() {
     );
     let out = run(&["token", "create", "-orphan", "-period", "10m"], None);
     assert_code(&out, 0, "create orphan table");
-    assert!(
-        has_row(&out.stdout, "token_duration", "10m"),
-        "{}",
-        out.stdout
-    );
+    assert_row(&out, "token_duration", "10m");
     let orphan = out
         .stdout
         .lines()
@@ -531,16 +517,8 @@ async fn token_create_lookup_renew_revoke_round_trip() {
     // lookup: `-` reads the token from stdin; by accessor; never shows the token.
     let out = run(&["token", "lookup", "-"], Some(&token));
     assert_code(&out, 0, "lookup -");
-    assert!(
-        has_row(&out.stdout, "display_name", "token-ci"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        has_row(&out.stdout, "meta", "map[team:blue]"),
-        "{}",
-        out.stdout
-    );
+    assert_row(&out, "display_name", "token-ci");
+    assert_row(&out, "meta", "map[team:blue]");
     assert!(!out.stdout.contains(&token));
     let out = run(
         &["token", "lookup", "-accessor", &accessor, "-format", "yaml"],
@@ -568,11 +546,7 @@ async fn token_create_lookup_renew_revoke_round_trip() {
     // renew: another token (stdin), by accessor, self (the created token's own).
     let out = run(&["token", "renew", "-increment", "30m", "-"], Some(&token));
     assert_code(&out, 0, "renew -");
-    assert!(
-        has_row(&out.stdout, "token_duration", "30m"),
-        "{}",
-        out.stdout
-    );
+    assert_row(&out, "token_duration", "30m");
     assert!(!out.stdout.contains(&token));
     let out = run(
         &[
@@ -598,11 +572,7 @@ async fn token_create_lookup_renew_revoke_round_trip() {
         None,
     );
     assert_code(&out, 0, "renew self");
-    assert!(
-        has_row(&out.stdout, "token_duration", "20m"),
-        "{}",
-        out.stdout
-    );
+    assert_row(&out, "token_duration", "20m");
     let out = run(&["token", "renew", "-increment", "soon"], None);
     assert_code(&out, 2, "bad duration");
 

@@ -8,17 +8,8 @@
 
 use serde_json::{json, Map, Value};
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
-use crate::harness::{cli_binary, client_token, run_cli, CliOutput, TestServer};
-
-/// The binary, built once per test run (`harness::cli_binary` runs `cargo build` on
-/// every call, which costs seconds per command on a busy machine).
-fn binary() -> &'static PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(cli_binary)
-}
+use crate::harness::{client_token, run_cli, CliOutput, TestServer};
+use crate::pg::{pg_connection_url, pg_user, CREATE_LOGIN_ROLE};
 
 struct Cli {
     s: TestServer,
@@ -30,12 +21,7 @@ impl Cli {
     async fn start() -> Cli {
         let s = TestServer::start().await;
         let root = s.init_and_unseal(1, 1).await.root_token;
-        s.mount(
-            &root,
-            "secret",
-            json!({"type": "kv", "options": {"version": "2"}}),
-        )
-        .await;
+        s.mount_kv_v2(&root, "secret").await;
         s.mount(&root, "kv", json!({"type": "kv"})).await;
         Cli {
             s,
@@ -44,23 +30,9 @@ impl Cli {
         }
     }
 
-    /// Like `TestServer::cli`: the server's address, a clean environment, `token`.
+    /// [`TestServer::cli`] as `token` with this `HOME`, run with `args` and `stdin`.
     fn run_as(&self, token: Option<&str>, args: &[&str], stdin: Option<&str>) -> CliOutput {
-        let mut cmd = std::process::Command::new(binary());
-        for name in [
-            "VAULT_ADDR",
-            "VAULT_TOKEN",
-            "VAULT_CACERT",
-            "STRONGROOM_TOKEN",
-            "STRONGROOM_CACERT",
-        ] {
-            cmd.env_remove(name);
-        }
-        cmd.env("STRONGROOM_ADDR", self.s.url())
-            .env("HOME", self.home.path());
-        if let Some(token) = token {
-            cmd.env("STRONGROOM_TOKEN", token);
-        }
+        let mut cmd = self.s.cli(token, self.home.path());
         cmd.args(args);
         run_cli(cmd, stdin)
     }
@@ -391,12 +363,7 @@ async fn cli_kv_export_import_round_trips() {
     c.ok(&["kv", "put", "secret/gone", "k=v"], None);
     c.ok(&["kv", "delete", "secret/gone"], None);
     for mount in ["copy", "back", "again"] {
-        c.s.mount(
-            &c.root,
-            mount,
-            json!({"type": "kv", "options": {"version": "2"}}),
-        )
-        .await;
+        c.s.mount_kv_v2(&c.root, mount).await;
     }
     c.s.mount(&c.root, "old", json!({"type": "kv"})).await;
 
@@ -725,16 +692,8 @@ async fn cli_generic_read_shows_the_lease_of_database_creds() {
     let c = Cli::start().await;
     c.s.mount(&c.root, "database", json!({"type": "database"}))
         .await;
-    let host = match cfg.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "127.0.0.1".to_string(),
-    };
-    let port = cfg.get_ports().first().copied().unwrap_or(5432);
-    let user = cfg.get_user().unwrap_or("postgres").to_string();
-    let dbname = cfg.get_dbname().unwrap_or("postgres").to_string();
-    let url = format!(
-        "connection_url=postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"
-    );
+    let user = pg_user(&cfg);
+    let url = format!("connection_url={}", pg_connection_url(&cfg));
     c.ok(
         &[
             "write",
@@ -752,7 +711,7 @@ async fn cli_generic_read_shows_the_lease_of_database_creds() {
             "write",
             "database/roles/cli-ro",
             "db_name=pg",
-            "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+            &format!("creation_statements={CREATE_LOGIN_ROLE}"),
             "default_ttl=1h",
             "max_ttl=2h",
         ],

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::client_database::{pg_admin, pg_role, pg_role_exists, pg_server};
 use crate::harness::{run_cli, CliOutput, TestServer};
+use crate::pg::{pg_admin, pg_role, pg_role_exists, pg_server};
 
 /// Records `<pid> <sha256 of API_KEY> <DB_USER> <length of DB_PASS>` in the file `$1`,
 /// notes SIGUSR1 as `usr1 <pid>`, then runs until `$1.release` exists and exits 7.
@@ -41,6 +41,14 @@ struct Record {
     hash: String,
     db_user: String,
     pass_len: usize,
+}
+
+/// The first record the child wrote (it has started), within 20 s.
+async fn first_record(out: &Path) -> Record {
+    wait_for("child started", Duration::from_secs(20), || {
+        records(out).into_iter().next()
+    })
+    .await
 }
 
 fn records(out: &Path) -> Vec<Record> {
@@ -71,35 +79,9 @@ async fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Opt
     }
 }
 
-/// The CLI binary, built (if needed) once per test process.
-fn binary() -> &'static Path {
-    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BINARY.get_or_init(crate::harness::cli_binary)
-}
-
-/// What [`TestServer::cli`] builds, without rebuilding the binary for every command (the build
-/// check runs once per test process).
-fn cli(s: &TestServer, token: Option<&str>, home: &Path) -> Command {
-    let mut cmd = Command::new(binary());
-    for name in [
-        "VAULT_ADDR",
-        "VAULT_TOKEN",
-        "VAULT_CACERT",
-        "STRONGROOM_TOKEN",
-        "STRONGROOM_CACERT",
-    ] {
-        cmd.env_remove(name);
-    }
-    cmd.env("STRONGROOM_ADDR", s.url()).env("HOME", home);
-    if let Some(token) = token {
-        cmd.env("STRONGROOM_TOKEN", token);
-    }
-    cmd
-}
-
 /// `strongroom run ARGS -- sh -c CHILD sh OUT`, started in the background.
 fn start_run(s: &TestServer, token: &str, home: &Path, args: &[&str], out: &Path) -> Child {
-    let mut cmd = cli(s, Some(token), home);
+    let mut cmd = s.cli(Some(token), home);
     cmd.arg("run")
         .args(args)
         .args(["--", "sh", "-c", CHILD, "sh"])
@@ -174,12 +156,7 @@ fn environ(pid: u32) -> String {
 async fn kv_server(api_key: &str) -> (TestServer, String) {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    s.mount(
-        &root,
-        "secret",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .await;
+    s.mount_kv_v2(&root, "secret").await;
     put_api_key(&s, &root, api_key).await;
     (s, root)
 }
@@ -222,10 +199,7 @@ async fn cli_run_injects_kv_restarts_on_change_and_forwards_sigterm() {
         &out,
     );
     let run_pid = run.id();
-    let one = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let one = first_record(&out).await;
     assert_eq!(one.hash, sha256_hex(first));
     assert_eq!(one.db_user, "-");
     // The value is in the child's environment, and on no argv.
@@ -291,10 +265,7 @@ async fn cli_run_on_change_exit_and_signal_policies() {
         ],
         &out,
     );
-    let one = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let one = first_record(&out).await;
     put_api_key(&s, &root, "v2-api-key").await;
     let result = finish(run, Duration::from_secs(20)).await;
     assert_eq!(result.code, 1, "{result:?}");
@@ -323,10 +294,7 @@ async fn cli_run_on_change_exit_and_signal_policies() {
         ],
         &out,
     );
-    let one = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let one = first_record(&out).await;
     assert_eq!(one.hash, sha256_hex("v2-api-key"));
     put_api_key(&s, &root, "v3-api-key").await;
     let line = format!("usr1 {}", one.pid);
@@ -379,7 +347,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
     }
     assert!(!r.stdout.contains("dry-api-key-value"));
     assert!(!home.join("started").exists());
-    let mut cmd = cli(&s, Some(&root), home);
+    let mut cmd = s.cli(Some(&root), home);
     cmd.args([
         "run",
         "--dry-run",
@@ -424,7 +392,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         vec![],
     ];
     for args in usage {
-        let mut cmd = cli(&s, Some(&root), home);
+        let mut cmd = s.cli(Some(&root), home);
         cmd.arg("run")
             .args(&args)
             .args(["--", "sh", "-c", "touch started"]);
@@ -433,7 +401,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         assert!(!r.stderr.is_empty());
         assert!(!home.join("started").exists(), "{args:?}");
     }
-    let mut cmd = cli(&s, Some(&root), home);
+    let mut cmd = s.cli(Some(&root), home);
     cmd.args(["run", "--env-file"])
         .arg(&bad_file)
         .args(["--", "true"]);
@@ -450,7 +418,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         (root.clone(), "A=secret/app#nope", "has no field \"nope\""),
     ];
     for (token, reference, message) in failures {
-        let mut cmd = cli(&s, Some(&token), home);
+        let mut cmd = s.cli(Some(&token), home);
         cmd.args(["run", "--env", reference, "--", "sh", "-c", "touch started"]);
         let r = run_cli(cmd, None);
         assert_eq!(r.code, 1, "{r:?}");
@@ -464,7 +432,7 @@ async fn cli_run_dry_run_usage_errors_and_startup_failures() {
         )
         .await,
     );
-    let mut cmd = cli(&s, Some(&nobody), home);
+    let mut cmd = s.cli(Some(&nobody), home);
     cmd.args([
         "run",
         "--env",
@@ -510,12 +478,7 @@ async fn cli_run_database_refs_share_one_lease_revoked_when_the_child_exits() {
         return;
     };
     let admin = pg_admin(&cfg).await;
-    s.mount(
-        &root,
-        "secret",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .await;
+    s.mount_kv_v2(&root, "secret").await;
     put_api_key(&s, &root, "db-test-api-key-77").await;
     s.client_with(&root)
         .database_write_role("database", "app", &pg_role(3600, 7200))
@@ -542,10 +505,7 @@ async fn cli_run_database_refs_share_one_lease_revoked_when_the_child_exits() {
         &out,
     );
     let run_pid = run.id();
-    let rec = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let rec = first_record(&out).await;
     assert_eq!(rec.hash, sha256_hex("db-test-api-key-77"));
     assert_eq!(rec.pass_len, 20);
     assert!(rec.db_user.starts_with("v-root-app-"), "{}", rec.db_user);
@@ -613,10 +573,7 @@ async fn cli_run_replaces_a_lease_that_can_no_longer_be_renewed() {
         &out,
     );
     let run_pid = run.id();
-    let one = wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    let one = first_record(&out).await;
     let two = wait_for(
         "child restarted with new credentials",
         Duration::from_secs(20),
@@ -649,8 +606,8 @@ async fn cli_run_replaces_a_lease_that_can_no_longer_be_renewed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_run_renews_its_own_token_while_the_child_runs() {
     let (s, root) = kv_server("token-test-key").await;
-    binary(); // built before the short-lived token is created
-              // A 3 s token: without renewal it would be gone long before the child exits.
+    crate::harness::cli_binary(); // built before the short-lived token is created
+                                  // A 3 s token: without renewal it would be gone long before the child exits.
     let token = crate::harness::client_token(&s.create_token(&root, json!({"ttl": "3s"})).await);
     let dir = tempfile::tempdir().unwrap();
     let out = out_file(dir.path());
@@ -661,10 +618,7 @@ async fn cli_run_renews_its_own_token_while_the_child_runs() {
         &["--env", "API_KEY=secret/app#api_key"],
         &out,
     );
-    wait_for("child started", Duration::from_secs(20), || {
-        records(&out).into_iter().next()
-    })
-    .await;
+    first_record(&out).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let me = s.client_with(&token).lookup_self().await;
     assert!(me.is_ok(), "the token is alive after twice its TTL: {me:?}");

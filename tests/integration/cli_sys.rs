@@ -9,8 +9,8 @@ use std::path::Path;
 use serde_json::Value;
 use strongroom_server::config::{AuditApiConfig, AuditConfig};
 
-use crate::client_sys::{pg_creds, pg_lease_server, pg_role_exists};
 use crate::harness::{cli_binary, postgres_url, run_cli, CliOutput, TestServer};
+use crate::pg::{pg_admin, pg_creds, pg_lease_server, pg_role_exists};
 
 /// Runs `strongroom ARGS` as `token` (stdin from `input`).
 fn sr(s: &TestServer, token: &str, home: &Path, args: &[&str], input: Option<&str>) -> CliOutput {
@@ -340,6 +340,7 @@ async fn cli_secrets_and_auth_enable_list_tune_disable() {
 async fn cli_lease_lookup_renew_revoke_and_prefix() {
     let Some(cfg) = postgres_url() else { return };
     let (s, c, root) = pg_lease_server(&cfg).await;
+    let admin = pg_admin(&cfg).await;
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let (lease, user) = pg_creds(&c).await;
@@ -400,7 +401,7 @@ async fn cli_lease_lookup_renew_revoke_and_prefix() {
 
     let out = ok(&s, &root, h, &["lease", "revoke", "-sync", &lease], None);
     assert!(out.contains("Success! Revoked lease"), "{out}");
-    assert!(!pg_role_exists(&cfg, &user).await);
+    assert!(!pg_role_exists(&admin, &user).await);
     let gone = sr(&s, &root, h, &["lease", "lookup", &lease], None);
     assert_eq!(gone.code, 1);
     assert!(gone.stderr.contains("invalid lease"), "{gone:?}");
@@ -421,8 +422,8 @@ async fn cli_lease_lookup_renew_revoke_and_prefix() {
         "{out:?}"
     );
     assert!(out.stderr.is_empty(), "{out:?}");
-    assert!(!pg_role_exists(&cfg, &u1).await);
-    assert!(!pg_role_exists(&cfg, &u2).await);
+    assert!(!pg_role_exists(&admin, &u1).await);
+    assert!(!pg_role_exists(&admin, &u2).await);
     let (_, u3) = pg_creds(&c).await;
     let out = ok(
         &s,
@@ -432,7 +433,7 @@ async fn cli_lease_lookup_renew_revoke_and_prefix() {
         None,
     );
     assert!(out.contains("Force revoked"), "{out}");
-    assert!(!pg_role_exists(&cfg, &u3).await);
+    assert!(!pg_role_exists(&admin, &u3).await);
 
     // Usage errors: -force without -prefix, a bad increment.
     assert_eq!(

@@ -800,6 +800,14 @@ impl Fault {
             forward: false,
         }
     }
+
+    /// A canned 429 with `Retry-After: retry_after`.
+    fn too_many(retry_after: &'static str) -> Fault {
+        Fault {
+            retry_after: Some(retry_after),
+            ..Fault::canned(429)
+        }
+    }
 }
 
 /// A small HTTP/1.1 proxy in front of a real server: the n-th request it receives gets
@@ -988,15 +996,7 @@ async fn busy_and_failing_answers_are_retried_on_typed_calls_only() {
     assert_eq!(proxy.count(), 1);
 
     // 429 with Retry-After: 1 waits that second, then succeeds.
-    let proxy = FaultProxy::start(
-        s.url(),
-        vec![Fault {
-            status: 429,
-            retry_after: Some("1"),
-            forward: false,
-        }],
-    )
-    .await;
+    let proxy = FaultProxy::start(s.url(), vec![Fault::too_many("1")]).await;
     let started = Instant::now();
     through(&proxy, 2).lookup_self().await.unwrap();
     assert!(
@@ -1007,15 +1007,7 @@ async fn busy_and_failing_answers_are_retried_on_typed_calls_only() {
     assert_eq!(proxy.count(), 2);
 
     // A Retry-After beyond the bound is not waited for: the 429 comes back at once.
-    let proxy = FaultProxy::start(
-        s.url(),
-        vec![Fault {
-            status: 429,
-            retry_after: Some("3600"),
-            forward: false,
-        }],
-    )
-    .await;
+    let proxy = FaultProxy::start(s.url(), vec![Fault::too_many("3600")]).await;
     let started = Instant::now();
     let err = through(&proxy, 2).lookup_self().await.unwrap_err();
     assert_eq!(api_status(&err), 429);

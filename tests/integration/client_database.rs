@@ -2,108 +2,32 @@
 //! connection and role CRUD, dynamic credentials that log in and are dropped on
 //! revocation, static credentials and their rotation, and root rotation.
 //!
-//! Also holds the PostgreSQL helpers the LeaseKeeper and `strongroom run` tests share.
+//! The PostgreSQL helpers are in [`crate::pg`].
 //! Skipped (with a message) without `STRONGROOM_TEST_POSTGRES_URL`, except under CI.
 
-use serde_json::json;
-use strongroom_client::api::{
-    DatabaseConfigRequest, DatabasePassword, DatabaseRole, DatabaseStaticRole,
-};
+use strongroom_client::api::{DatabaseRole, DatabaseStaticRole};
 use strongroom_client::ClientError;
 
-use crate::harness::{postgres_url, TestServer};
+use crate::pg::{pg_admin, pg_config, pg_login, pg_role, pg_role_exists, pg_server, unique};
 
-/// A connection to the test PostgreSQL as its admin.
-pub async fn pg_admin(cfg: &tokio_postgres::Config) -> tokio_postgres::Client {
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("postgres");
-    tokio::spawn(conn);
-    client
-}
-
-/// Whether a role named `name` exists in the cluster.
-pub async fn pg_role_exists(admin: &tokio_postgres::Client, name: &str) -> bool {
-    admin
-        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])
-        .await
-        .expect("pg_roles")
-        .is_some()
-}
-
-/// A name suffix unique to this process and call (roles are cluster-wide).
-pub fn unique(prefix: &str) -> String {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}{}x{nanos:08x}x{n}", std::process::id())
-}
-
-/// The connection config for the test PostgreSQL, logging in as `user`.
-pub fn pg_config(cfg: &tokio_postgres::Config, user: &str) -> DatabaseConfigRequest {
-    let host = match cfg.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "127.0.0.1".to_string(),
-    };
-    let port = cfg.get_ports().first().copied().unwrap_or(5432);
-    let dbname = cfg.get_dbname().unwrap_or("postgres");
-    DatabaseConfigRequest {
-        plugin_name: "postgresql-database-plugin".into(),
-        connection_url: format!(
-            "postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"
-        ),
-        username: user.into(),
-        password: DatabasePassword::new("unused-with-trust"),
-        allowed_roles: vec!["*".into()],
-        verify_connection: None,
-        root_rotation_statements: vec![],
-        password_policy: None,
-        username_template: None,
-    }
-}
-
-/// A dynamic role on connection `pg` creating a login role valid until its expiry.
-pub fn pg_role(default_ttl: u64, max_ttl: u64) -> DatabaseRole {
-    DatabaseRole {
-        db_name: "pg".into(),
-        creation_statements: vec![
-            "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
-                .into(),
-        ],
-        default_ttl,
-        max_ttl,
-        ..Default::default()
-    }
-}
-
-/// An initialised server with `database/` mounted and connection `pg` configured
-/// through the client; `None` when PostgreSQL is not available.
-pub async fn pg_server() -> Option<(TestServer, String, tokio_postgres::Config)> {
-    let cfg = postgres_url()?;
-    let s = TestServer::start().await;
-    let root = s.init_and_unseal(1, 1).await.root_token;
-    s.mount(&root, "database", json!({"type": "database"}))
-        .await;
-    let client = s.client_with(&root);
-    let admin = cfg.get_user().unwrap_or("postgres").to_string();
-    client
-        .database_write_config("database", "pg", &pg_config(&cfg, &admin))
-        .await
-        .expect("write config");
-    Some((s, root, cfg))
-}
-
-async fn pg_login(cfg: &tokio_postgres::Config, user: &str, password: &str) -> bool {
-    let mut c = cfg.clone();
-    c.user(user).password(password);
-    match c.connect(tokio_postgres::NoTls).await {
-        Ok((client, conn)) => {
-            tokio::spawn(conn);
-            client.simple_query("SELECT 1").await.is_ok()
-        }
+/// Whether `user` logs in with `password` and can run a query.
+async fn can_log_in(cfg: &tokio_postgres::Config, user: &str, password: &str) -> bool {
+    match pg_login(cfg, user, password).await {
+        Ok(client) => client.simple_query("SELECT 1").await.is_ok(),
         Err(_) => false,
     }
+}
+
+/// The stored password hash of role `user` (`None` when it has none).
+async fn rolpassword(admin: &tokio_postgres::Client, user: &str) -> Option<String> {
+    admin
+        .query_one(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
+            &[&user],
+        )
+        .await
+        .expect("pg_authid")
+        .get(0)
 }
 
 fn api_status(err: &ClientError) -> u16 {
@@ -180,7 +104,7 @@ async fn client_database_connection_and_role_crud_and_dynamic_creds() {
     assert_eq!(creds.password.expose().len(), 20);
     assert!(!format!("{creds:?}").contains(creds.password.expose()));
     assert!(pg_role_exists(&admin, &creds.username).await);
-    assert!(pg_login(&cfg, &creds.username, creds.password.expose()).await);
+    assert!(can_log_in(&cfg, &creds.username, creds.password.expose()).await);
     let renewed = client.renew_lease(&creds.lease_id, Some(60)).await.unwrap();
     assert_eq!(renewed.lease_duration, 60);
     client.revoke_lease(&creds.lease_id).await.unwrap();
@@ -264,7 +188,7 @@ async fn client_database_static_creds_and_rotation() {
     assert_eq!(first.rotation_period, Some(3600));
     assert!(first.ttl > 3500 && first.ttl <= 3600, "{}", first.ttl);
     assert!(!format!("{first:?}").contains(first.password.expose()));
-    assert!(pg_login(&cfg, &user, first.password.expose()).await);
+    assert!(can_log_in(&cfg, &user, first.password.expose()).await);
 
     // Rotate now: a new password that works.
     client
@@ -276,7 +200,7 @@ async fn client_database_static_creds_and_rotation() {
         .await
         .unwrap();
     assert_ne!(second.password.expose(), first.password.expose());
-    assert!(pg_login(&cfg, &user, second.password.expose()).await);
+    assert!(can_log_in(&cfg, &user, second.password.expose()).await);
     let err = client
         .database_rotate_static_role("database", "nope")
         .await
@@ -315,14 +239,7 @@ async fn client_database_rotate_root_changes_the_admin_password() {
         ))
         .await
         .unwrap();
-    let before: Option<String> = admin
-        .query_one(
-            "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
-            &[&user],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let before = rolpassword(&admin, &user).await;
     client
         .database_write_config("database", "rot", &pg_config(&cfg, &user))
         .await
@@ -331,14 +248,7 @@ async fn client_database_rotate_root_changes_the_admin_password() {
         .database_rotate_root("database", "rot")
         .await
         .unwrap();
-    let after: Option<String> = admin
-        .query_one(
-            "SELECT rolpassword FROM pg_authid WHERE rolname = $1",
-            &[&user],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let after = rolpassword(&admin, &user).await;
     assert!(before.is_some() && after.is_some());
     assert_ne!(before, after, "rotate-root changed the admin password");
     // The connection still works with the password only the server knows.

@@ -22,12 +22,7 @@ async fn setup() -> (TestServer, Client, String) {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
     s.mount(&root, "kv", json!({"type": "kv"})).await;
-    s.mount(
-        &root,
-        "secret",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .await;
+    s.mount_kv_v2(&root, "secret").await;
     let client = s.client_with(&root);
     (s, client, root)
 }

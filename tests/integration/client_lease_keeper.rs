@@ -11,8 +11,9 @@ use serde_json::json;
 use strongroom_client::api::AuthInfo;
 use strongroom_client::{KeeperEvent, KeeperEvents, Kept, LeaseKeeper, StopReason};
 
-use crate::client_database::{pg_admin, pg_role, pg_role_exists, pg_server};
 use crate::harness::TestServer;
+use crate::pg::{pg_admin, pg_role, pg_role_exists, pg_server};
+use crate::proxy::TcpProxy;
 
 /// The next event, within `limit`.
 async fn next(events: &mut KeeperEvents, limit: Duration) -> KeeperEvent {
@@ -264,50 +265,14 @@ async fn lease_keeper_renews_short_tokens_and_reports_their_max_ttl() {
     own_keeper.shutdown().await;
 }
 
-/// A TCP proxy to the server that can be taken down: while down it closes new
-/// connections at once and cuts the open ones (the client sees connection errors).
-struct FlakyProxy {
-    url: String,
-    down: tokio::sync::watch::Sender<bool>,
-}
-
-impl FlakyProxy {
-    async fn start(target: std::net::SocketAddr) -> FlakyProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (down, down_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if *down_rx.borrow() {
-                    continue;
-                }
-                let mut down_rx = down_rx.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = down_rx.wait_for(|d| *d) => {}
-                    }
-                });
-            }
-        });
-        FlakyProxy { url, down }
-    }
-
-    fn set_down(&self, down: bool) {
-        self.down.send_replace(down);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lease_keeper_retries_connection_errors_while_time_remains() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    let proxy = FlakyProxy::start(s.running().local_addr()).await;
+    let addr = s.running().local_addr();
+    let proxy = TcpProxy::start(addr.ip().to_string(), addr.port()).await;
     let client = strongroom_client::Client::builder()
-        .address(proxy.url.as_str())
+        .address(proxy.url())
         .token(root.as_str())
         .build()
         .unwrap();

@@ -15,6 +15,7 @@ use strongroom_client::{Client, ClientError};
 use strongroom_server::config::{AuditApiConfig, AuditConfig};
 
 use crate::harness::{client_token, postgres_url, TestServer};
+use crate::pg::{pg_admin, pg_creds, pg_lease_server, pg_role_exists};
 
 /// The status and messages of an API error (panics on anything else).
 fn api_error<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (u16, String) {
@@ -425,80 +426,14 @@ async fn client_audit_devices_enable_list_hash_disable() {
     assert!(status == 400 || status == 404, "{status}");
 }
 
-/// A server with `database/` on the real PostgreSQL and a role `app` (1h, max 24h).
-/// Returns the server, a root client and the root token.
-pub async fn pg_lease_server(cfg: &tokio_postgres::Config) -> (TestServer, Client, String) {
-    let (s, c, root) = root_client().await;
-    c.enable_mount("database", "database", &MountOptions::default())
-        .await
-        .unwrap();
-    let host = match cfg.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "127.0.0.1".to_string(),
-    };
-    let port = cfg.get_ports().first().copied().unwrap_or(5432);
-    let user = cfg.get_user().unwrap_or("postgres");
-    let dbname = cfg.get_dbname().unwrap_or("postgres");
-    let config = json!({
-        "plugin_name": "postgresql-database-plugin",
-        "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"),
-        "username": user,
-        "password": "unused-with-trust",
-        "allowed_roles": "*",
-    });
-    c.call_json(
-        strongroom_client::Method::POST,
-        "database/config/pg",
-        Some(&config),
-    )
-    .await
-    .unwrap();
-    let role = json!({
-        "db_name": "pg",
-        "creation_statements": [
-            "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"
-        ],
-        "default_ttl": "1h",
-        "max_ttl": "24h",
-    });
-    c.call_json(
-        strongroom_client::Method::POST,
-        "database/roles/app",
-        Some(&role),
-    )
-    .await
-    .unwrap();
-    (s, c, root)
-}
-
-/// Issues one credential of role `app`: (lease id, PostgreSQL user name).
-pub async fn pg_creds(c: &Client) -> (String, String) {
-    let secret = c.read_secret("database/creds/app").await.unwrap().unwrap();
-    let user = secret.data.unwrap()["username"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (secret.lease_id, user)
-}
-
-/// Whether PostgreSQL role `role` exists.
-pub async fn pg_role_exists(cfg: &tokio_postgres::Config, role: &str) -> bool {
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("postgres");
-    tokio::spawn(conn);
-    client
-        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
-        .await
-        .expect("pg_roles")
-        .is_some()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_leases_lookup_list_renew_revoke_prefix_force_tidy() {
     let Some(cfg) = postgres_url() else { return };
     let (_s, c, _) = pg_lease_server(&cfg).await;
+    let admin = pg_admin(&cfg).await;
     let (lease, user) = pg_creds(&c).await;
     assert!(lease.starts_with("database/creds/app/"), "{lease}");
-    assert!(pg_role_exists(&cfg, &user).await);
+    assert!(pg_role_exists(&admin, &user).await);
 
     let info = c.lookup_lease(&lease).await.unwrap();
     assert_eq!(info.id, lease);
@@ -529,7 +464,7 @@ async fn client_leases_lookup_list_renew_revoke_prefix_force_tidy() {
 
     // Revoke one: the role is gone; revoking again is fine.
     c.revoke_lease(&lease).await.unwrap();
-    assert!(!pg_role_exists(&cfg, &user).await);
+    assert!(!pg_role_exists(&admin, &user).await);
     c.revoke_lease(&lease).await.unwrap();
     c.revoke_lease_with(&lease, false).await.unwrap();
 
@@ -537,8 +472,8 @@ async fn client_leases_lookup_list_renew_revoke_prefix_force_tidy() {
     let (_, u1) = pg_creds(&c).await;
     let (_, u2) = pg_creds(&c).await;
     c.revoke_prefix("database/creds/app", true).await.unwrap();
-    assert!(!pg_role_exists(&cfg, &u1).await);
-    assert!(!pg_role_exists(&cfg, &u2).await);
+    assert!(!pg_role_exists(&admin, &u1).await);
+    assert!(!pg_role_exists(&admin, &u2).await);
     assert!(c
         .list_leases("database/creds/app")
         .await
@@ -548,7 +483,7 @@ async fn client_leases_lookup_list_renew_revoke_prefix_force_tidy() {
     // Forced: the entries go (and here the engine revokes fine too).
     let (l3, u3) = pg_creds(&c).await;
     c.revoke_force("database/creds").await.unwrap();
-    assert!(!pg_role_exists(&cfg, &u3).await);
+    assert!(!pg_role_exists(&admin, &u3).await);
     let (status, _) = api_error(c.lookup_lease(&l3).await);
     assert_eq!(status, 400);
 

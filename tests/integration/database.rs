@@ -12,46 +12,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 use crate::harness::{client_token, mysql_url, postgres_url, TestServer};
-
-/// Host and port of a PostgreSQL config.
-fn pg_addr(cfg: &tokio_postgres::Config) -> (String, u16) {
-    let host = match cfg.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "127.0.0.1".to_string(),
-    };
-    (host, cfg.get_ports().first().copied().unwrap_or(5432))
-}
-
-async fn pg_admin(cfg: &tokio_postgres::Config) -> tokio_postgres::Client {
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("postgres");
-    tokio::spawn(conn);
-    client
-}
-
-async fn pg_role_exists(admin: &tokio_postgres::Client, role: &str) -> bool {
-    admin
-        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&role])
-        .await
-        .expect("pg_roles")
-        .is_some()
-}
-
-/// Connects as a (dynamic) user; trust authentication on the test machine accepts any
-/// password, so this proves the role exists and may log in.
-async fn pg_login(
-    cfg: &tokio_postgres::Config,
-    user: &str,
-    password: &str,
-) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let mut c = cfg.clone();
-    c.user(user).password(password);
-    let (client, conn) = c.connect(tokio_postgres::NoTls).await?;
-    tokio::spawn(conn);
-    Ok(client)
-}
+use crate::pg::{
+    pg_addr, pg_admin, pg_connection_url_via, pg_login, pg_role_exists, pg_user, CREATE_LOGIN_ROLE,
+};
+use crate::proxy::TcpProxy;
 
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
@@ -80,7 +46,7 @@ fn suffix() -> String {
 }
 
 /// A server with a `database/` mount whose `pg` connection reaches PostgreSQL at
-/// `host:port` (directly, or through a [`Proxy`]).
+/// `host:port` (directly, or through a [`TcpProxy`]).
 async fn pg_server(cfg: &tokio_postgres::Config, host: &str, port: u16) -> (TestServer, String) {
     let s = TestServer::start().await;
     let init = s.init_and_unseal(1, 1).await;
@@ -100,16 +66,14 @@ async fn pg_mount(s: &TestServer, root: &str, cfg: &tokio_postgres::Config, host
         )
         .await;
     assert_eq!(a.status, 204, "{:?}", a.body);
-    let user = cfg.get_user().unwrap_or("postgres");
-    let dbname = cfg.get_dbname().unwrap_or("postgres");
     let a = s
         .call(
             "POST",
             "/v1/database/config/pg",
             Some(json!({
                 "plugin_name": "postgresql-database-plugin",
-                "connection_url": format!("postgresql://{{{{username}}}}:{{{{password}}}}@{host}:{port}/{dbname}?sslmode=disable"),
-                "username": user,
+                "connection_url": pg_connection_url_via(cfg, host, port),
+                "username": pg_user(cfg),
                 "password": "unused-with-trust",
                 "allowed_roles": "*",
             })),
@@ -127,7 +91,7 @@ async fn pg_role(s: &TestServer, root: &str, name: &str, default_ttl: &str, max_
             Some(json!({
                 "db_name": "pg",
                 "creation_statements": [
-                    "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+                    CREATE_LOGIN_ROLE,
                     "GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{{name}}\";"
                 ],
                 "default_ttl": default_ttl,
@@ -504,54 +468,12 @@ async fn leases_survive_a_restart_and_still_expire_on_time() {
     assert!(issued.elapsed() < Duration::from_secs(15), "on time");
 }
 
-/// A TCP forwarder that can be "taken down": existing connections are cut and new ones
-/// refused (closed at once) until it is brought back.
-struct Proxy {
-    port: u16,
-    down: watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start(target: (String, u16)) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (down, down_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if *down_rx.borrow() {
-                    drop(inbound);
-                    continue;
-                }
-                let target = target.clone();
-                let mut down_rx = down_rx.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect((target.0.as_str(), target.1)).await
-                    else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = down_rx.wait_for(|d| *d) => {}
-                    }
-                });
-            }
-        });
-        Proxy { port, down }
-    }
-
-    fn set_down(&self, down: bool) {
-        self.down.send_replace(down);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_down_during_revocation_keeps_the_lease_until_it_returns() {
     let Some(cfg) = postgres_url() else { return };
-    let proxy = Proxy::start(pg_addr(&cfg)).await;
-    let (s, root) = pg_server(&cfg, "127.0.0.1", proxy.port).await;
+    let (host, port) = pg_addr(&cfg);
+    let proxy = TcpProxy::start(host, port).await;
+    let (s, root) = pg_server(&cfg, "127.0.0.1", proxy.port()).await;
     let admin = pg_admin(&cfg).await;
     let role = format!("down{}", suffix());
     pg_role(&s, &root, &role, "2s", "1h").await;

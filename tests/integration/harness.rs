@@ -1,9 +1,10 @@
 //! Test harness: real servers on port 0, real storage, real HTTP.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use strongroom_client::api::InitResponse;
 use strongroom_client::Client;
 use strongroom_server::config::{Config, StorageConfig, TlsMode};
@@ -77,9 +78,11 @@ pub fn env_url(name: &str) -> Option<String> {
     }
 }
 
-/// The `strongroom` CLI of this workspace (built if needed).
-pub fn cli_binary() -> PathBuf {
-    workspace_binary("strongroom-cli", "strongroom")
+/// The `strongroom` CLI of this workspace, built (if needed) once per test process:
+/// `cargo build` costs seconds per call on a busy machine, so later calls reuse the path.
+pub fn cli_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| workspace_binary("strongroom-cli", "strongroom"))
 }
 
 /// What a finished CLI run printed and returned.
@@ -176,14 +179,20 @@ impl TestServer {
     /// The `strongroom` CLI pointed at this server: `STRONGROOM_ADDR` set, `VAULT_*` and
     /// `STRONGROOM_*` cleared, `STRONGROOM_TOKEN` = `token` when given, and `HOME` = `home`
     /// (where `login` saves its token file).
-    pub fn cli(&self, token: Option<&str>, home: &std::path::Path) -> std::process::Command {
+    pub fn cli(&self, token: Option<&str>, home: &Path) -> std::process::Command {
         let mut cmd = std::process::Command::new(cli_binary());
         for name in [
             "VAULT_ADDR",
             "VAULT_TOKEN",
             "VAULT_CACERT",
+            "VAULT_CLIENT_CERT",
+            "VAULT_CLIENT_KEY",
+            "VAULT_MAX_RETRIES",
             "STRONGROOM_TOKEN",
             "STRONGROOM_CACERT",
+            "STRONGROOM_CLIENT_CERT",
+            "STRONGROOM_CLIENT_KEY",
+            "STRONGROOM_MAX_RETRIES",
         ] {
             cmd.env_remove(name);
         }
@@ -261,6 +270,16 @@ impl TestServer {
             .await;
         assert_eq!(a.status, 204, "mount {path}: {:?}", a.body);
         a
+    }
+
+    /// [`mount`](Self::mount)s a KV version 2 engine at `path`, as `token`.
+    pub async fn mount_kv_v2(&self, token: &str, path: &str) -> Answer {
+        self.mount(
+            token,
+            path,
+            json!({"type": "kv", "options": {"version": "2"}}),
+        )
+        .await
     }
 
     /// `POST auth/token/create` with `body`, as `token`; must answer 200. Returns the

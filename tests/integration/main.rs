@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+mod pg;
+mod proxy;
 
 mod audit;
 mod auth;

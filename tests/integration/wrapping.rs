@@ -32,12 +32,7 @@ async fn wrapped(
 async fn server_with_secret() -> (TestServer, String) {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    s.mount(
-        &root,
-        "secret",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .await;
+    s.mount_kv_v2(&root, "secret").await;
     let a = s
         .call(
             "POST",
