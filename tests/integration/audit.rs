@@ -114,15 +114,7 @@ async fn audit_lines_hide_every_secret_and_pair_up() {
     assert_eq!(a.status, 200);
     ids.push(request_id(&a));
 
-    let a = s
-        .call(
-            "POST",
-            "/v1/sys/auth/userpass",
-            Some(json!({"type": "userpass"})),
-            Some(&root),
-        )
-        .await;
-    assert_eq!(a.status, 204);
+    s.enable_auth(&root, "userpass", "userpass").await;
     let password = "alice-Pa55word-77";
     secrets.push(password.to_string());
     let a = s

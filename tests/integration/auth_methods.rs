@@ -4,18 +4,6 @@ use serde_json::{json, Value};
 
 use crate::harness::{client_token, TestServer};
 
-async fn enable(s: &TestServer, root: &str, path: &str, kind: &str) {
-    let a = s
-        .call(
-            "POST",
-            &format!("/v1/sys/auth/{path}"),
-            Some(json!({ "type": kind })),
-            Some(root),
-        )
-        .await;
-    assert_eq!(a.status, 204, "{:?}", a.body);
-}
-
 async fn login_userpass(
     s: &TestServer,
     mount: &str,
@@ -35,7 +23,7 @@ async fn login_userpass(
 async fn behaviour_13_auth_mounts() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    enable(&s, &root, "userpass", "userpass").await;
+    s.enable_auth(&root, "userpass", "userpass").await;
 
     let a = s.call("GET", "/v1/sys/auth", None, Some(&root)).await;
     assert_eq!(a.status, 200);
@@ -155,7 +143,7 @@ async fn behaviour_13_auth_mounts() {
 async fn behaviour_25_userpass() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    enable(&s, &root, "userpass", "userpass").await;
+    s.enable_auth(&root, "userpass", "userpass").await;
     let a = s
         .call(
             "POST",
@@ -271,7 +259,7 @@ async fn behaviour_25_userpass() {
 async fn behaviour_26_lockout() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    enable(&s, &root, "userpass", "userpass").await;
+    s.enable_auth(&root, "userpass", "userpass").await;
     let a = s
         .call(
             "POST",
@@ -323,7 +311,7 @@ async fn behaviour_26_lockout() {
 async fn behaviour_27_approle() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    enable(&s, &root, "approle", "approle").await;
+    s.enable_auth(&root, "approle", "approle").await;
     let a = s
         .call(
             "POST",
@@ -431,7 +419,7 @@ async fn login_rate_limit_per_client() {
     })
     .await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    enable(&s, &root, "userpass", "userpass").await;
+    s.enable_auth(&root, "userpass", "userpass").await;
     for _ in 0..3 {
         let a = login_userpass(&s, "userpass", "carol", "x").await;
         assert_eq!(a.status, 400);
@@ -472,7 +460,7 @@ async fn global_request_quota() {
 async fn auth_methods_cannot_create_root_tokens() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    enable(&s, &root, "userpass", "userpass").await;
+    s.enable_auth(&root, "userpass", "userpass").await;
     let a = s
         .call(
             "POST",
@@ -499,7 +487,7 @@ async fn trusted_proxies_name_the_client() {
     })
     .await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    enable(&s, &root, "userpass", "userpass").await;
+    s.enable_auth(&root, "userpass", "userpass").await;
     let login_from = |client: &'static str| {
         let s = &s;
         async move {
@@ -535,7 +523,7 @@ async fn forwarded_for_is_ignored_from_untrusted_peers() {
     })
     .await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    enable(&s, &root, "userpass", "userpass").await;
+    s.enable_auth(&root, "userpass", "userpass").await;
     let mut statuses = Vec::new();
     for client in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
         let a = s

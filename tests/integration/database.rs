@@ -959,15 +959,7 @@ async fn revoke_prefix_on_an_auth_path_revokes_the_tokens_created_there() {
     let s = TestServer::start().await;
     let init = s.init_and_unseal(1, 1).await;
     let root = init.root_token.as_str();
-    let a = s
-        .call(
-            "POST",
-            "/v1/sys/auth/userpass",
-            Some(json!({"type": "userpass"})),
-            Some(root),
-        )
-        .await;
-    assert_eq!(a.status, 204);
+    s.enable_auth(root, "userpass", "userpass").await;
     s.call(
         "POST",
         "/v1/auth/userpass/users/alice",

@@ -272,6 +272,20 @@ impl TestServer {
         a
     }
 
+    /// Enables the auth method `kind` at `auth/<path>` as `token`; the answer must be 204.
+    pub async fn enable_auth(&self, token: &str, path: &str, kind: &str) -> Answer {
+        let a = self
+            .call(
+                "POST",
+                &format!("/v1/sys/auth/{path}"),
+                Some(serde_json::json!({ "type": kind })),
+                Some(token),
+            )
+            .await;
+        assert_eq!(a.status, 204, "enable auth {path}: {:?}", a.body);
+        a
+    }
+
     /// [`mount`](Self::mount)s a KV version 2 engine at `path`, as `token`.
     pub async fn mount_kv_v2(&self, token: &str, path: &str) -> Answer {
         self.mount(

@@ -242,15 +242,7 @@ async fn behaviour_39_unwrap_with_body_token_rewrap_and_wrap_endpoint() {
 async fn behaviour_39_wrapped_login_carries_the_token_accessor() {
     let s = TestServer::start().await;
     let root = s.init_and_unseal(1, 1).await.root_token;
-    let a = s
-        .call(
-            "POST",
-            "/v1/sys/auth/userpass",
-            Some(json!({"type": "userpass"})),
-            Some(&root),
-        )
-        .await;
-    assert_eq!(a.status, 204);
+    s.enable_auth(&root, "userpass", "userpass").await;
     let a = s
         .call(
             "POST",
