@@ -57,6 +57,33 @@ impl TransitKeyType {
             TransitKeyType::Hmac => "hmac",
         }
     }
+
+    /// Whether the key encrypts: encrypt, decrypt, rewrap and datakey.
+    pub fn supports_encryption(self) -> bool {
+        matches!(
+            self,
+            TransitKeyType::Aes128Gcm96
+                | TransitKeyType::Aes256Gcm96
+                | TransitKeyType::ChaCha20Poly1305
+        )
+    }
+
+    /// Whether the key makes signatures (sign/verify with a signature; its read shows
+    /// public keys).
+    pub fn supports_signing(self) -> bool {
+        matches!(self, TransitKeyType::Ed25519 | TransitKeyType::EcdsaP256)
+    }
+
+    /// Whether `derived = true` is allowed for the key.
+    pub fn supports_derivation(self) -> bool {
+        matches!(
+            self,
+            TransitKeyType::Aes128Gcm96
+                | TransitKeyType::Aes256Gcm96
+                | TransitKeyType::ChaCha20Poly1305
+                | TransitKeyType::Ed25519
+        )
+    }
 }
 
 impl fmt::Display for TransitKeyType {

@@ -23,97 +23,22 @@ use zeroize::Zeroizing;
 use super::cipher::Aead;
 use super::error::TransitError;
 
-/// The key types Strongroom offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum KeyType {
-    /// AES-128-GCM, 96-bit nonce.
-    #[serde(rename = "aes128-gcm96")]
-    Aes128Gcm96,
-    /// AES-256-GCM, 96-bit nonce (the default).
-    #[serde(rename = "aes256-gcm96")]
-    Aes256Gcm96,
-    /// ChaCha20-Poly1305.
-    #[serde(rename = "chacha20-poly1305")]
-    ChaCha20Poly1305,
-    /// Ed25519 signatures.
-    #[serde(rename = "ed25519")]
-    Ed25519,
-    /// ECDSA over P-256.
-    #[serde(rename = "ecdsa-p256")]
-    EcdsaP256,
-    /// An HMAC-only key.
-    #[serde(rename = "hmac")]
-    Hmac,
+/// The key types Strongroom offers: the wire type the client crate shares, so the names
+/// stored, accepted and shown cannot drift from what clients send.
+pub use strongroom_client::api::TransitKeyType as KeyType;
+
+/// Parses a request's `type`.
+pub fn parse_key_type(s: &str) -> Result<KeyType, TransitError> {
+    s.parse()
+        .map_err(|_| TransitError::invalid(format!("unknown key type {s}")))
 }
 
-impl KeyType {
-    /// Parses a request's `type`.
-    pub fn parse(s: &str) -> Result<KeyType, TransitError> {
-        Ok(match s {
-            "aes128-gcm96" => KeyType::Aes128Gcm96,
-            "aes256-gcm96" => KeyType::Aes256Gcm96,
-            "chacha20-poly1305" => KeyType::ChaCha20Poly1305,
-            "ed25519" => KeyType::Ed25519,
-            "ecdsa-p256" => KeyType::EcdsaP256,
-            "hmac" => KeyType::Hmac,
-            other => return Err(TransitError::invalid(format!("unknown key type {other}"))),
-        })
-    }
-
-    /// OpenBao's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyType::Aes128Gcm96 => "aes128-gcm96",
-            KeyType::Aes256Gcm96 => "aes256-gcm96",
-            KeyType::ChaCha20Poly1305 => "chacha20-poly1305",
-            KeyType::Ed25519 => "ed25519",
-            KeyType::EcdsaP256 => "ecdsa-p256",
-            KeyType::Hmac => "hmac",
-        }
-    }
-
-    /// Encrypt/decrypt/rewrap/datakey.
-    pub fn supports_encryption(self) -> bool {
-        matches!(
-            self,
-            KeyType::Aes128Gcm96 | KeyType::Aes256Gcm96 | KeyType::ChaCha20Poly1305
-        )
-    }
-
-    /// Sign/verify with a signature.
-    pub fn supports_signing(self) -> bool {
-        matches!(self, KeyType::Ed25519 | KeyType::EcdsaP256)
-    }
-
-    /// `derived=true` allowed.
-    pub fn supports_derivation(self) -> bool {
-        matches!(
-            self,
-            KeyType::Aes128Gcm96
-                | KeyType::Aes256Gcm96
-                | KeyType::ChaCha20Poly1305
-                | KeyType::Ed25519
-        )
-    }
-
-    /// Whether `keys` in a read shows public keys.
-    fn is_asymmetric(self) -> bool {
-        self.supports_signing()
-    }
-
-    /// Length of the key material for a fresh version.
-    fn material_len(self, hmac_key_size: usize) -> usize {
-        match self {
-            KeyType::Aes128Gcm96 => 16,
-            KeyType::Hmac => hmac_key_size,
-            _ => 32,
-        }
-    }
-}
-
-impl fmt::Display for KeyType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// Length of the key material for a fresh version of a `key_type` key.
+fn material_len(key_type: KeyType, hmac_key_size: usize) -> usize {
+    match key_type {
+        KeyType::Aes128Gcm96 => 16,
+        KeyType::Hmac => hmac_key_size,
+        _ => 32,
     }
 }
 
@@ -224,7 +149,7 @@ impl KeyVersion {
     fn generate(key_type: KeyType, hmac_key_size: usize) -> Result<KeyVersion, TransitError> {
         let key = match key_type {
             KeyType::EcdsaP256 => random_p256_scalar()?,
-            other => Secret::random(other.material_len(hmac_key_size))?,
+            other => Secret::random(material_len(other, hmac_key_size))?,
         };
         Ok(KeyVersion {
             created_ns: OffsetDateTime::now_utc().unix_timestamp_nanos(),
@@ -462,7 +387,7 @@ impl Key {
         let t = self.key_type;
         let mut keys = Map::new();
         for (v, entry) in self.versions.range(self.min_decryption_version..) {
-            let value = if t.is_asymmetric() {
+            let value = if t.supports_signing() {
                 let created = entry
                     .created()
                     .format(&time::format_description::well_known::Rfc3339)

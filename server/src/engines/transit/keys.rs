@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::cache::KeyCache;
 use super::error::TransitError;
-use super::key::{Key, KeyType, NewKey};
+use super::key::{parse_key_type, Key, KeyType, NewKey};
 use crate::barrier::StorageView;
 use crate::core::duration::opt_duration;
 use crate::core::fields::{opt_bool, opt_string, opt_u64};
@@ -36,7 +36,7 @@ pub fn new_key_options(
     default_derived: bool,
 ) -> Result<NewKey, TransitError> {
     let key_type = match opt_string(data, "type")? {
-        Some(t) if !t.is_empty() => KeyType::parse(&t)?,
+        Some(t) if !t.is_empty() => parse_key_type(&t)?,
         _ => KeyType::Aes256Gcm96,
     };
     let derived = opt_bool(data, "derived")?.unwrap_or(default_derived);
